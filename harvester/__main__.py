@@ -1,0 +1,3 @@
+from harvester.cli import cli
+
+cli(prog_name="empiar-mirror")

@@ -1,0 +1,313 @@
+"""The `empiar-mirror` command: parse options, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harvester import __version__
+from harvester.endpoints import Endpoints
+from harvester.pipeline import HarvestOptions, harvest, reindex
+from harvester.sources.empiar import parse_ids
+from index import status as status_report
+from index import store
+
+EXIT_USAGE = 2
+
+
+class Problem(click.ClickException):
+    """An expected failure: one line on stderr, no traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"empiar-mirror: error: {self.format_message()}", err=True)
+
+
+class Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Click's own usage errors print several lines; scripts want one.
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("empiar-mirror: aborted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            if isinstance(exc, Problem):
+                exc.show()
+            else:
+                click.echo(f"empiar-mirror: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _endpoint_options(func):
+    for name, env in reversed(Endpoints.env_vars().items()):
+        default = getattr(Endpoints, name)
+        func = click.option(
+            f"--{name.replace('_', '-')}",
+            name,
+            envvar=env,
+            default=default,
+            show_default=True,
+            help=f"Base URL (env {env}).",
+        )(func)
+    return func
+
+
+def _endpoints(**urls: str) -> Endpoints:
+    try:
+        return Endpoints(**urls)
+    except ValueError as exc:
+        raise Problem(str(exc)) from None
+
+
+def _open(path: str, *, create: bool):
+    try:
+        return store.open_database(path, create=create)
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = (
+        logging.ERROR
+        if quiet
+        else logging.DEBUG
+        if verbose > 1
+        else (logging.INFO if verbose else logging.WARNING)
+    )
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="empiar-mirror")
+def cli() -> None:
+    """Mirror EMPIAR (with its EMDB maps and PDB models) into one SQLite file."""
+
+
+@cli.command(name="harvest")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option(
+    "--ids", help="Only these entries: a comma list with ranges, e.g. EMPIAR-10002,10100-10120."
+)
+@click.option("--limit", type=click.IntRange(min=0), help="Fetch at most N entries.")
+@click.option("--full", is_flag=True, help="Fetch every entry again, even unchanged ones.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=64),
+    help="Requests in flight per host (default: per-host politeness defaults).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    help="Requests per second per host; 0 for no limit (default: per-host politeness defaults).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for a connection or the next bytes of an answer.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0, max=20),
+    default=4,
+    show_default=True,
+    help="Retries per request after a transient failure.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a one-line JSON summary at the end.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", count=True, help="More logging; twice for debug.")
+@_endpoint_options
+def harvest_command(
+    db_path,
+    ids,
+    limit,
+    full,
+    concurrency,
+    rate,
+    timeout,
+    retries,
+    progress,
+    as_json,
+    quiet,
+    verbose,
+    **urls,
+):
+    """Harvest EMPIAR into DB_PATH (created if missing)."""
+    _setup_logging(verbose, quiet)
+    endpoints = _endpoints(**urls)
+    try:
+        id_list = parse_ids(ids) if ids else None
+    except ValueError as exc:
+        raise Problem(f"--ids: {exc}") from None
+    options = HarvestOptions(
+        ids=id_list,
+        limit=limit,
+        full=full,
+        concurrency=concurrency,
+        rate=rate,
+        timeout=timeout,
+        retries=retries,
+    )
+    db = _open(db_path, create=True)
+    run_options = {
+        "ids": ids,
+        "limit": limit,
+        "full": full,
+        "concurrency": concurrency,
+        "rate": rate,
+        "timeout": timeout,
+        "retries": retries,
+        **urls,
+    }
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    try:
+        if show_bar and not quiet:
+            bar = click.progressbar(length=1, label="Harvesting", file=sys.stderr)
+            bar.__enter__()
+
+        def on_progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        result = asyncio.run(
+            harvest(
+                db,
+                endpoints,
+                options,
+                run_options=run_options,
+                progress=on_progress if bar else None,
+            )
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        db.close()
+    summary = {
+        "run_id": result.run_id,
+        **{
+            k: result.counts.get(k, 0)
+            for k in ("listed", "fetched", "new", "updated", "unchanged", "not_public", "failed")
+        },
+        "requests": result.requests,
+        "retries": result.retries,
+        "exit_status": result.exit_status,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True))
+    elif not quiet:
+        click.echo(
+            "Harvest {run_id}: {listed} listed, {fetched} fetched, {new} new, {updated} updated, "
+            "{unchanged} unchanged, {not_public} not public, {failed} failed".format(**summary),
+            err=True,
+        )
+    sys.exit(result.exit_status)
+
+
+@cli.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Datasette metadata file instead of the bundled one.",
+)
+def serve(db_path, host, port, metadata):
+    """Serve DB_PATH read-only with Datasette."""
+    from index.serve import load_metadata
+    from index.serve import serve as run_server
+
+    try:
+        store.open_readonly(db_path).close()
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
+    run_server(db_path, host, port, load_metadata(metadata))
+
+
+@cli.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(db_path, as_json):
+    """What DB_PATH holds and when it was harvested."""
+    try:
+        db = store.open_readonly(db_path)
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+    report = status_report.collect(db)
+    db.close()
+    click.echo(json.dumps(report, indent=2) if as_json else status_report.render(report))
+
+
+@cli.command(name="reindex")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+def reindex_command(db_path):
+    """Rebuild every table from the raw records stored in DB_PATH; no network."""
+    try:
+        store.open_readonly(db_path).close()
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+    db = _open(db_path, create=False)
+    try:
+        count = reindex(db)
+    finally:
+        db.close()
+    click.echo(f"Rebuilt the tables from {count} stored EMPIAR records", err=True)
+
+
+@cli.command()
+@click.option(
+    "--db", "db_path", default="empiar-demo.db", show_default=True, type=click.Path(dir_okay=False)
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Harvest the sample, then stop.")
+def demo(db_path, port, no_serve):
+    """Harvest the bundled sample archive over loopback, then serve it."""
+    from harvester.replay import ReplayServer
+    from index.serve import serve as run_server
+
+    _setup_logging(0, False)
+    db = _open(db_path, create=True)
+    try:
+        with ReplayServer() as server:
+            click.echo(f"Sample archive served at {server.base_url}", err=True)
+            result = asyncio.run(
+                harvest(
+                    db,
+                    server.endpoints(),
+                    HarvestOptions(rate=0, retries=1),
+                    run_options={"demo": True},
+                )
+            )
+    finally:
+        db.close()
+    counts = result.counts
+    click.echo(
+        f"Harvested {counts['new'] + counts['updated'] + counts['unchanged']} entries into "
+        f"{db_path} ({counts['failed']} failed)",
+        err=True,
+    )
+    if no_serve:
+        return
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"Browse it at {url}  (Ctrl-C to stop)", err=True)
+    run_server(Path(db_path), "127.0.0.1", port)

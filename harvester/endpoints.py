@@ -1,0 +1,39 @@
+"""The base URLs of the services we harvest, overridable for mirrors and the loopback demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs; request paths are appended to these exactly as the real services lay them out."""
+
+    empiar_api: str = "https://www.ebi.ac.uk/empiar/api"
+    empiar_files: str = "https://ftp.ebi.ac.uk/empiar/world_availability"
+    ebi_search: str = "https://www.ebi.ac.uk/ebisearch/ws/rest"
+    emdb_api: str = "https://www.ebi.ac.uk/emdb/api"
+    rcsb_api: str = "https://data.rcsb.org"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"--{f.name.replace('_', '-')}: not an http(s) URL: {value!r}")
+            object.__setattr__(self, f.name, value.rstrip("/"))
+
+    def empiar_entry(self, accession: str) -> str:
+        return f"{self.empiar_api}/entry/{accession}/"
+
+    def empiar_listing(self) -> str:
+        return f"{self.empiar_files}/"
+
+    def ebi_search_empiar(self) -> str:
+        return f"{self.ebi_search}/empiar"
+
+    @classmethod
+    def env_vars(cls) -> dict[str, str]:
+        """Field name -> the environment variable that overrides it."""
+        return {f.name: f"EMPIAR_MIRROR_{f.name.upper()}" for f in fields(cls)}

@@ -1,0 +1,432 @@
+"""EMPIAR entry (raw model) -> lambda-ber records and the `empiar_entries` front-door row."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from harvester.lambda_ber import models as lb
+from harvester.lambda_ber.enums import (
+    DatabaseNameEnum,
+    FileFormatEnum,
+    OrganizationRoleEnum,
+    OrganizationTypeEnum,
+    PersonRoleEnum,
+    ProcessingStatusEnum,
+    TechniqueEnum,
+)
+from harvester.mapping import vocab
+from harvester.raw.empiar import Contact, Entry
+from harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
+
+# Public locations, not the configured endpoints: rows must say where the data really lives.
+FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
+ENTRY_PAGE = "https://www.ebi.ac.uk/empiar/{accession}/"
+_ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[0-9X]$")
+_EMD_RE = re.compile(r"^(?:EMD-?)?(\d{4,})$", re.IGNORECASE)
+
+
+@dataclass
+class MappedEntry:
+    """Everything one EMPIAR entry contributes to the database."""
+
+    accession: str
+    records: list[lb._Model]
+    front_door: dict[str, Any]
+    search_text: dict[str, str]
+
+
+def curie(accession: str) -> str:
+    return f"empiar:{accession}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "unnamed"
+
+
+def orcid_url(orcid: str | None) -> str | None:
+    if orcid and _ORCID_RE.match(orcid.strip()):
+        return f"https://orcid.org/{orcid.strip()}"
+    return None
+
+
+def emdb_id(value: str) -> str | None:
+    match = _EMD_RE.match(value.strip())
+    return f"EMD-{match.group(1)}" if match else None
+
+
+class _People:
+    """Collects Person rows for one entry, merging the same person seen in several roles."""
+
+    def __init__(self, dataset_id: str) -> None:
+        self.dataset_id = dataset_id
+        self.persons: dict[str, dict[str, Any]] = {}
+        self.affiliations: list[tuple[str, Contact]] = []
+
+    def add(self, local: str, orcid: str | None, **fields: Any) -> str:
+        pid = orcid_url(orcid) or f"{self.dataset_id}/person/{local}"
+        person = self.persons.setdefault(pid, {"id": pid, "orcid": orcid_url(orcid)})
+        for key, value in fields.items():
+            if value is not None and person.get(key) is None:
+                person[key] = value
+        return pid
+
+    def add_contact(self, local: str, contact: Contact) -> str:
+        pid = self.add(
+            local,
+            contact.author_orcid,
+            full_name=contact.full_name,
+            given_name=contact.first_name,
+            family_name=contact.last_name,
+            email=contact.email,
+            affiliation=contact.organization,
+        )
+        if contact.organization:
+            self.affiliations.append((pid, contact))
+        return pid
+
+    def records(self) -> list[lb.Person]:
+        return [lb.Person(title=p.get("full_name"), **p) for p in self.persons.values()]
+
+
+def _organization(name: str, **fields: Any) -> lb.Organization:
+    return lb.Organization(id=f"empiar:organization/{slug(name)}", title=name, **fields)
+
+
+def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
+    refs = [
+        lb.DatabaseCrossReference(
+            database_name=DatabaseNameEnum.empiar,
+            database_id=entry.accession,
+            database_url=f"https://doi.org/{entry.entry_doi}" if entry.entry_doi else None,
+            description="this entry",
+        )
+    ]
+    refs += [
+        lb.DatabaseCrossReference(
+            database_name=DatabaseNameEnum.emdb,
+            database_id=emd,
+            database_url=f"https://www.ebi.ac.uk/emdb/{emd}",
+            description="related EMDB entry",
+        )
+        for emd in emdb_ids
+    ]
+    refs += [
+        lb.DatabaseCrossReference(
+            database_name=DatabaseNameEnum.pdb,
+            database_id=pdb,
+            database_url=f"https://www.rcsb.org/structure/{pdb}",
+            description="related PDB entry",
+        )
+        for pdb in pdb_ids
+    ]
+    refs += [
+        lb.DatabaseCrossReference(
+            database_name=DatabaseNameEnum.empiar,
+            database_id=acc,
+            description="related EMPIAR entry",
+        )
+        for acc in entry.empiar_references
+    ]
+    for label, names in (
+        ("BioStudies", entry.biostudies_references),
+        ("IDR", entry.idr_references),
+    ):
+        refs += [
+            lb.DatabaseCrossReference(
+                database_name=DatabaseNameEnum.other, database_id=name, description=f"{label} entry"
+            )
+            for name in names
+        ]
+    return refs
+
+
+def _publications(entry: Entry, study_id: str, dataset_id: str):
+    records: list[lb._Model] = []
+    for i, cit in enumerate(entry.citation, start=1):
+        if cit.doi:
+            pub_id = f"doi:{cit.doi}"
+        elif cit.pubmedid:
+            pub_id = f"pmid:{cit.pubmedid}"
+        else:
+            pub_id = f"{dataset_id}/publication/{i}"
+        records.append(
+            lb.Publication(
+                id=pub_id,
+                title=cit.title,
+                doi=f"doi:{cit.doi}" if cit.doi else None,
+                pubmed_id=f"pmid:{cit.pubmedid}" if cit.pubmedid else None,
+                authors=[a.name for a in cit.authors if a.name],
+                journal=cit.journal,
+                journal_abbreviation=cit.journal_abbreviation,
+                volume=cit.volume,
+                issue=cit.issue,
+                page_first=cit.first_page,
+                page_last=cit.last_page,
+                year=cit.year,
+                language=cit.language,
+                journal_country=cit.country,
+                unpublished=None if cit.published is None else not cit.published,
+            )
+        )
+        # EMPIAR marks no primary citation; the first one listed is taken as primary.
+        records.append(
+            lb.StudyPublicationAssociation(
+                study_id=study_id, publication_id=pub_id, is_primary=i == 1
+            )
+        )
+    return records
+
+
+def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
+    records: list[lb._Model] = []
+    for k, iset in enumerate(entry.imagesets, start=1):
+        file_id = f"{dataset_id}/imageset/{k}"
+        data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
+        directory = (iset.directory or "").lstrip("/")
+        name = iset.name or directory.rstrip("/").rsplit("/", 1)[-1] or f"imageset {k}"
+        records.append(
+            lb.DataFile(
+                id=file_id,
+                title=iset.name,
+                description=iset.details,
+                file_name=name,
+                file_path=f"{FILES_BASE}/{number}/{directory}",
+                file_format=vocab.DATA_FORMAT.get(iset.data_format or "", FileFormatEnum.other),
+                data_type=data_type,
+                file_role="raw",
+                related_entity=experiment_id,
+                x_empiar_category=iset.category,
+                x_header_format=iset.header_format,
+                x_data_format=iset.data_format,
+                x_voxel_type=iset.voxel_type,
+                x_num_images_or_tilt_series=iset.num_images_or_tilt_series,
+                x_frames_per_image=iset.frames_per_image,
+                x_frame_range_min=iset.frame_range_min,
+                x_frame_range_max=iset.frame_range_max,
+                x_image_width=iset.image_width,
+                x_image_height=iset.image_height,
+                x_pixel_width=iset.pixel_width,
+                x_pixel_height=iset.pixel_height,
+                x_micrographs_file_pattern=iset.micrographs_file_pattern,
+                x_picked_particles_file_pattern=iset.picked_particles_file_pattern,
+                x_picked_particles_directory=iset.picked_particles_directory,
+            )
+        )
+        is_3d = image_type == "Image3D"
+        records.append(
+            lb.Image(
+                id=f"{file_id}/image",
+                title=iset.name,
+                image_type=image_type,
+                file_name=name,
+                pixel_size=None if is_3d else lb.qv(iset.pixel_width, "Angstroms"),
+                voxel_size=lb.qv(iset.pixel_width, "Angstroms") if is_3d else None,
+                dimensions_x=lb.qv(iset.image_width, "pixels"),
+                dimensions_y=lb.qv(iset.image_height, "pixels"),
+                # A volume's frames are its z-slices (API-NOTES §1.9).
+                dimensions_z=lb.qv(iset.frames_per_image, "pixels") if is_3d else None,
+                frames=lb.qv(iset.frames_per_image, "frames") if image_type == "Movie" else None,
+                x_data_file_id=file_id,
+            )
+        )
+    return records
+
+
+def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
+    experiment_id = f"{dataset_id}/experiment"
+    technique, method = vocab.EXPERIMENT_TYPE.get(
+        entry.experiment_type or "", (vocab.DEFAULT_TECHNIQUE, None)
+    )
+    categories = {i.category for i in entry.imagesets}
+    if technique == TechniqueEnum.cryo_em and categories & vocab.TOMOGRAPHY_CATEGORIES:
+        technique = TechniqueEnum.cryo_et
+    collected = [i for i in entry.imagesets if i.category in vocab.COLLECTION_CATEGORIES]
+    first = collected[0] if collected else None
+    movies = [i for i in collected if i.category == "micrographs - multiframe"]
+    n_images = sum(i.num_images_or_tilt_series or 0 for i in collected) if collected else None
+    records: list[lb._Model] = [
+        lb.ExperimentRun(
+            id=experiment_id,
+            title=entry.title,
+            experiment_code=entry.accession,
+            technique=technique,
+            experimental_method=method,
+            raw_data_location=f"{FILES_BASE}/{number}/",
+            processing_status=ProcessingStatusEnum.raw,
+            calibrated_pixel_size=lb.qv(first.pixel_width if first else None, "Angstroms"),
+            frames_per_movie=lb.qv(movies[0].frames_per_image if movies else None, "frames"),
+            number_of_images=lb.qv(n_images, "images"),
+        )
+    ]
+    properties = {"experiment_type": entry.experiment_type, "scale": entry.scale}
+    records += [
+        lb.AdditionalProperty(
+            owner_table="experiment_run",
+            owner_id=experiment_id,
+            attribute_id=f"empiar:{label}",
+            attribute_label=label,
+            value=value,
+        )
+        for label, value in properties.items()
+        if value
+    ]
+    size = parse_size_bytes(entry.dataset_size)
+    if size is not None:
+        records.append(
+            lb.AdditionalMetric(
+                owner_table="experiment_run",
+                owner_id=experiment_id,
+                attribute_id="empiar:dataset_size",
+                attribute_label="dataset_size",
+                numeric_value=size,
+                unit="bytes",
+            )
+        )
+    return records
+
+
+def _distinct(values) -> list:
+    seen: dict = {}
+    for v in values:
+        if v is not None and v != "":
+            seen.setdefault(v, None)
+    return list(seen)
+
+
+def map_entry(entry: Entry) -> MappedEntry:
+    """Map one EMPIAR entry. Pure: the same raw record always gives the same output."""
+    acc = entry.accession
+    number = acc.removeprefix("EMPIAR-")
+    dataset_id = curie(acc)
+    study_id = f"{dataset_id}/study"
+    experiment_id = f"{dataset_id}/experiment"
+    emdb_ids = _distinct(emdb_id(x) for x in entry.cross_references)
+    pdb_ids = _distinct(normalize_pdb_id(x) for x in entry.related_pdb_entries)
+
+    records: list[lb._Model] = [
+        lb.Dataset(
+            id=dataset_id,
+            title=entry.title,
+            deposition_date=iso_date(entry.deposition_date),
+            release_date=iso_date(entry.release_date),
+            last_revision_date=iso_date(entry.update_date),
+            x_source="empiar",
+            x_status=entry.status,
+            x_obsolete_date=iso_date(entry.obsolete_date),
+        ),
+        lb.Study(
+            id=study_id,
+            dataset_id=dataset_id,
+            title=entry.title,
+            keywords=_distinct([entry.experiment_type, entry.scale]),
+            database_cross_references=_cross_references(entry, emdb_ids, pdb_ids),
+        ),
+    ]
+
+    people = _People(dataset_id)
+    links: list[lb._Model] = []
+    for pos, author in enumerate(entry.authors, start=1):
+        pid = people.add(str(pos), author.author_orcid, full_name=author.name)
+        links.append(
+            lb.StudyPersonAssociation(
+                study_id=study_id, person_id=pid, role=PersonRoleEnum.author, author_position=pos
+            )
+        )
+    if entry.corresponding_author:
+        pid = people.add_contact("contact", entry.corresponding_author)
+        links.append(
+            lb.StudyPersonAssociation(
+                study_id=study_id, person_id=pid, role=PersonRoleEnum.contact, corresponding=True
+            )
+        )
+    for i, pi in enumerate(entry.principal_investigator, start=1):
+        pid = people.add_contact(f"pi-{i}", pi)
+        links.append(
+            lb.StudyPersonAssociation(
+                study_id=study_id, person_id=pid, role=PersonRoleEnum.principal_investigator
+            )
+        )
+    records += people.records()
+    records += links
+
+    organizations: dict[str, lb.Organization] = {}
+    for pid, contact in people.affiliations:
+        org = _organization(
+            contact.organization, location=contact.town_or_city, country=contact.country
+        )
+        organizations.setdefault(org.id, org)
+        records.append(
+            lb.PersonOrganizationAssociation(
+                person_id=pid, organization_id=org.id, role=OrganizationRoleEnum.primary_affiliation
+            )
+        )
+    for grant in entry.grant_references:
+        if not grant.funding_body:
+            continue
+        org = _organization(
+            grant.funding_body,
+            organization_type=OrganizationTypeEnum.funding_agency,
+            country=grant.country,
+        )
+        organizations.setdefault(org.id, org)
+        records.append(
+            lb.StudyOrganizationAssociation(
+                study_id=study_id,
+                organization_id=org.id,
+                role=OrganizationRoleEnum.funder,
+                award_number=grant.code,
+            )
+        )
+    records += organizations.values()
+    records += _publications(entry, study_id, dataset_id)
+    records += _experiment(entry, dataset_id, number)
+    records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
+    records += _imagesets(entry, dataset_id, experiment_id, number)
+
+    experiment = next(r for r in records if isinstance(r, lb.ExperimentRun))
+    primary = entry.citation[0] if entry.citation else None
+    release = iso_date(entry.release_date)
+    pixel_sizes = [i.pixel_width for i in entry.imagesets if i.pixel_width]
+    author_names = [a.name for a in entry.authors if a.name]
+    front_door = {
+        "accession": acc,
+        "title": entry.title,
+        "status": entry.status,
+        "experiment_type": entry.experiment_type,
+        "technique": experiment.technique,
+        "scale": entry.scale,
+        "deposition_date": iso_date(entry.deposition_date),
+        "release_date": release,
+        "update_date": iso_date(entry.update_date),
+        "obsolete_date": iso_date(entry.obsolete_date),
+        "release_year": int(release[:4]) if release else None,
+        "dataset_size": entry.dataset_size,
+        "dataset_size_bytes": parse_size_bytes(entry.dataset_size),
+        "entry_doi": entry.entry_doi,
+        "authors": "; ".join(author_names),
+        "corresponding_author": (
+            entry.corresponding_author.full_name if entry.corresponding_author else None
+        ),
+        "imageset_count": len(entry.imagesets),
+        "image_count": sum(i.num_images_or_tilt_series or 0 for i in entry.imagesets),
+        "categories": json.dumps(_distinct(i.category for i in entry.imagesets)),
+        "data_formats": json.dumps(_distinct(i.data_format for i in entry.imagesets)),
+        "pixel_size_min_a": min(pixel_sizes) if pixel_sizes else None,
+        "emdb_ids": json.dumps(emdb_ids),
+        "pdb_ids": json.dumps(pdb_ids),
+        "citation_title": primary.title if primary else None,
+        "citation_doi": primary.doi if primary else None,
+        "citation_journal": primary.journal if primary else None,
+        "citation_year": primary.year if primary else None,
+        "empiar_url": ENTRY_PAGE.format(accession=acc),
+    }
+    search_text = {
+        "title": entry.title,
+        "authors": " ".join(author_names),
+        "imagesets": "\n".join(t for i in entry.imagesets for t in (i.name, i.details) if t),
+        "citation_title": front_door["citation_title"] or "",
+    }
+    return MappedEntry(acc, records, front_door, search_text)

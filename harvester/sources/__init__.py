@@ -1,0 +1,1 @@
+"""One module per archive: how to enumerate and fetch its records over HTTP."""

@@ -1,0 +1,1 @@
+"""Everything about the SQLite file: its schema, writing records to it, and serving it."""

@@ -1,0 +1,92 @@
+"""What a database holds and how fresh it is, for `empiar-mirror status`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlite_utils import Database
+
+from index import migrations
+
+RECENT_RUNS = 5
+OPEN_ERRORS_SHOWN = 10
+
+
+def collect(db: Database) -> dict[str, Any]:
+    """Counts per source and status, the last runs, staleness and the last run's errors."""
+
+    def rows(sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        cursor = db.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    runs = rows(
+        "select id, started_at, finished_at, mode, listed, fetched, new, updated, unchanged, "
+        "not_public, failed, retries, exit_status from harvest_runs order by id desc limit ?",
+        [RECENT_RUNS],
+    )
+    oldest = db.execute(
+        "select min(fetched_at) from source_record where payload is not null"
+    ).fetchone()[0]
+    stale_days = None
+    if oldest:
+        fetched = dt.datetime.fromisoformat(oldest.replace("Z", "+00:00"))
+        stale_days = round((dt.datetime.now(dt.UTC) - fetched).total_seconds() / 86400, 2)
+    last_run = runs[0]["id"] if runs else None
+    return {
+        "schema_version": migrations.schema_version(db),
+        "records": rows(
+            "select source, case when http_status in (404, 410) then 'not public' "
+            "else coalesce(d.x_status, 'unmapped') end as status, count(*) as count "
+            "from source_record s left join dataset d on d.id = s.source || ':' || s.accession "
+            "group by 1, 2 order by 1, 2"
+        ),
+        "empiar_entries": db.execute("select count(*) from empiar_entries").fetchone()[0],
+        "last_harvest": runs[0]["finished_at"] if runs else None,
+        "oldest_fetch": oldest,
+        "oldest_fetch_age_days": stale_days,
+        "runs": runs,
+        "errors": rows(
+            "select source, accession, kind, http_status, message from harvest_errors "
+            "where run_id = ? order by id limit ?",
+            [last_run, OPEN_ERRORS_SHOWN],
+        ),
+        "error_count": db.execute(
+            "select count(*) from harvest_errors where run_id = ?", [last_run]
+        ).fetchone()[0],
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        f"EMPIAR entries: {report['empiar_entries']}",
+        f"Last harvest finished: {report['last_harvest'] or 'never'}",
+        f"Oldest fetch: {report['oldest_fetch'] or '-'}"
+        + (f" ({report['oldest_fetch_age_days']} days ago)" if report["oldest_fetch"] else ""),
+        "",
+        "Records by source and status:",
+    ]
+    lines += [f"  {r['source']:8} {r['status']:12} {r['count']}" for r in report["records"]] or [
+        "  (none)"
+    ]
+    lines += ["", "Recent runs:"]
+    for run in report["runs"]:
+        lines.append(
+            "  #{id} {mode:11} started {started_at} finished {fin}: {listed} listed, {fetched} "
+            "fetched, {new} new, {updated} updated, {failed} failed, exit {exit}".format(
+                **{k: (v if v is not None else "-") for k, v in run.items()},
+                fin=run["finished_at"] or "(did not finish)",
+                exit=run["exit_status"] if run["exit_status"] is not None else "-",
+            )
+        )
+    if not report["runs"]:
+        lines.append("  (none)")
+    lines += ["", f"Errors in the last run: {report['error_count']}"]
+    lines += [
+        f"  {e['source']} {e['accession'] or ''} {e['kind']}"
+        + (f" HTTP {e['http_status']}" if e["http_status"] else "")
+        + f": {e['message']}"
+        for e in report["errors"]
+    ]
+    return "\n".join(lines)

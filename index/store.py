@@ -1,0 +1,303 @@
+"""Open the database safely and write records to it, one transaction per record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from harvester.mapping.from_empiar import MappedEntry
+from index import migrations
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# How the rows one entry owns are found again when it is rewritten: by this column, holding the
+# entry's dataset id or a path id below it. Shared rows (people by ORCID, publications by DOI,
+# organisations) are upserted instead and never deleted here.
+_OWNED_BY = {
+    "dataset": "id",
+    "study": "id",
+    "study_keyword": "study_id",
+    "database_cross_reference": "owner_id",
+    "person": "id",
+    "person_organization": "person_id",
+    "publication": "id",
+    "publication_author": "publication_id",
+    "study_person": "study_id",
+    "study_publication": "study_id",
+    "study_organization": "study_id",
+    "study_experiment": "study_id",
+    "experiment_run": "id",
+    "additional_property": "owner_id",
+    "additional_metric": "owner_id",
+    "data_file": "id",
+    "image": "id",
+}
+NORMALIZED_TABLES = [*_OWNED_BY, "organization", "empiar_entries"]
+
+
+class DatabaseError(Exception):
+    """The file cannot be used: not SQLite, not writable, or from a newer version."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_path(path: str | os.PathLike, *, must_exist: bool) -> Path:
+    """Refuse, before touching anything, a path we could not use as our database."""
+    p = Path(path)
+    if p.is_dir():
+        raise DatabaseError(f"{p} is a directory, not a database file")
+    if p.exists():
+        with p.open("rb") as f:
+            header = f.read(16)
+        if header and header != SQLITE_HEADER:
+            raise DatabaseError(f"{p} is not an SQLite database")
+        if not os.access(p, os.R_OK):
+            raise DatabaseError(f"{p} is not readable")
+    elif must_exist:
+        raise DatabaseError(f"{p} does not exist")
+    else:
+        parent = p.resolve().parent
+        if not parent.is_dir():
+            raise DatabaseError(f"cannot create {p}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK):
+            raise DatabaseError(f"cannot create {p}: directory {parent} is not writable")
+    return p
+
+
+def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
+    """Open (creating if asked) and migrate; refuse files written by a newer schema."""
+    p = check_path(path, must_exist=not create)
+    if p.exists() and not os.access(p, os.W_OK):
+        raise DatabaseError(f"{p} is not writable")
+    db = Database(p)
+    try:
+        db.execute("PRAGMA busy_timeout = 10000")
+        newer = migrations.unknown_migrations(db)
+        if newer:
+            db.close()
+            raise DatabaseError(
+                f"{p} was written by a newer empiar-mirror (schema {', '.join(newer)}); upgrade"
+            )
+        # WAL lets `serve` keep reading while a harvest writes.
+        db.enable_wal()
+        migrations.migrations.apply(db)
+    except Exception:
+        db.close()
+        raise
+    return db
+
+
+def open_readonly(path: str | os.PathLike) -> Database:
+    """For commands that only read: never creates or migrates the file."""
+    p = check_path(path, must_exist=True)
+    db = Database(p)
+    if not db["_sqlite_migrations"].exists():
+        db.close()
+        raise DatabaseError(f"{p} is not an empiar-mirror database")
+    return db
+
+
+@dataclass
+class Fetched:
+    """What the fetch layer got for one record, as source_record keeps it."""
+
+    source: str
+    accession: str
+    url: str
+    http_status: int
+    payload: str | None = None
+    sha256: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def previous_sha(db: Database, source: str, accession: str) -> str | None:
+    row = db.execute(
+        "select sha256 from source_record where source = ? and accession = ?", [source, accession]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def touch(db: Database, fetched: Fetched, at: str) -> None:
+    """Unchanged record: only its fetch time and validators move."""
+    with db.atomic():
+        db.execute(
+            "update source_record set fetched_at = ?, http_status = ?, "
+            "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified) "
+            "where source = ? and accession = ?",
+            [
+                at,
+                fetched.http_status,
+                fetched.etag,
+                fetched.last_modified,
+                fetched.source,
+                fetched.accession,
+            ],
+        )
+
+
+def save_not_public(db: Database, fetched: Fetched, at: str) -> None:
+    """A 404: remember it; a copy fetched while it was public is kept, never erased."""
+    with db.atomic():
+        db.execute(
+            "insert into source_record (source, accession, url, fetched_at, changed_at, "
+            "http_status) values (?, ?, ?, ?, ?, ?) on conflict (source, accession) do update set "
+            "fetched_at = excluded.fetched_at, http_status = excluded.http_status",
+            [fetched.source, fetched.accession, fetched.url, at, at, fetched.http_status],
+        )
+
+
+def _save_source(db: Database, fetched: Fetched, at: str) -> None:
+    db.execute(
+        "insert or replace into source_record (source, accession, url, fetched_at, changed_at, "
+        "http_status, etag, last_modified, sha256, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            fetched.source,
+            fetched.accession,
+            fetched.url,
+            at,
+            at,
+            fetched.http_status,
+            fetched.etag,
+            fetched.last_modified,
+            fetched.sha256,
+            fetched.payload,
+        ],
+    )
+
+
+def _insert_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    sql = "insert or replace into [{}] ({}) values ({})".format(
+        table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+    )
+    db.conn.executemany(sql, [[r.get(c) for c in columns] for r in rows])
+
+
+def _delete_owned(db: Database, dataset_id: str) -> None:
+    for table, column in _OWNED_BY.items():
+        db.execute(
+            f"delete from [{table}] where [{column}] = ? or ([{column}] >= ? and [{column}] < ?)",
+            [dataset_id, dataset_id + "/", dataset_id + "0"],
+        )
+
+
+def write_entry(db: Database, mapped: MappedEntry, harvested_at: str) -> None:
+    """Replace everything one EMPIAR entry contributes. Call inside a transaction."""
+    dataset_id = f"empiar:{mapped.accession}"
+    _delete_owned(db, dataset_id)
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in mapped.records:
+        for table, row in record.rows():
+            by_table[table].append(row)
+    # Shared publications get their author list rewritten by whichever entry wrote them last.
+    for pub in by_table.get("publication", []):
+        db.execute("delete from publication_author where publication_id = ?", [pub["id"]])
+    for table, rows in by_table.items():
+        _insert_rows(db, table, rows)
+
+    row = {**mapped.front_door, "harvested_at": harvested_at}
+    columns = list(row)
+    db.execute(
+        "insert into empiar_entries ({}) values ({}) "
+        "on conflict (accession) do update set {}".format(
+            ", ".join(columns),
+            ", ".join("?" for _ in columns),
+            ", ".join(f"{c} = excluded.{c}" for c in columns if c != "accession"),
+        ),
+        [row[c] for c in columns],
+    )
+    rowid = db.execute(
+        "select rowid from empiar_entries where accession = ?", [mapped.accession]
+    ).fetchone()[0]
+    db.execute("delete from empiar_entries_fts where rowid = ?", [rowid])
+    text = mapped.search_text
+    db.execute(
+        "insert into empiar_entries_fts (rowid, title, authors, imagesets, citation_title) "
+        "values (?, ?, ?, ?, ?)",
+        [rowid, text["title"], text["authors"], text["imagesets"], text["citation_title"]],
+    )
+
+
+def save_entry(db: Database, fetched: Fetched, mapped: MappedEntry, at: str) -> None:
+    """Raw record and its rows, committed together: a kill leaves all of it or none."""
+    with db.atomic():
+        _save_source(db, fetched, at)
+        write_entry(db, mapped, at)
+
+
+def clear_normalized(db: Database) -> None:
+    """Empty every table that is rebuilt from source_record (call inside a transaction)."""
+    for table in NORMALIZED_TABLES:
+        db.execute(f"delete from [{table}]")
+    db.execute("delete from empiar_entries_fts")
+
+
+def start_run(db: Database, mode: str, options: dict[str, Any]) -> int:
+    with db.atomic():
+        cursor = db.execute(
+            "insert into harvest_runs (started_at, mode, options) values (?, ?, ?)",
+            [now(), mode, json.dumps(options, sort_keys=True)],
+        )
+    return cursor.lastrowid
+
+
+def finish_run(
+    db: Database, run_id: int, counts: dict[str, int], stats: Any, exit_status: int
+) -> None:
+    with db.atomic():
+        db.execute(
+            "update harvest_runs set finished_at = ?, listed = ?, fetched = ?, not_modified = ?, "
+            "unchanged = ?, new = ?, updated = ?, not_public = ?, failed = ?, requests = ?, "
+            "bytes = ?, retries = ?, exit_status = ? where id = ?",
+            [
+                now(),
+                *(
+                    counts.get(k, 0)
+                    for k in (
+                        "listed",
+                        "fetched",
+                        "not_modified",
+                        "unchanged",
+                        "new",
+                        "updated",
+                        "not_public",
+                        "failed",
+                    )
+                ),
+                json.dumps(dict(stats.requests), sort_keys=True),
+                json.dumps(dict(stats.bytes), sort_keys=True),
+                stats.retries,
+                exit_status,
+                run_id,
+            ],
+        )
+
+
+def record_error(
+    db: Database,
+    run_id: int,
+    *,
+    source: str,
+    accession: str | None,
+    url: str | None,
+    kind: str,
+    message: str,
+    http_status: int | None = None,
+    excerpt: str | None = None,
+) -> None:
+    with db.atomic():
+        db.execute(
+            "insert into harvest_errors (run_id, source, accession, url, kind, http_status, "
+            "message, excerpt, occurred_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, source, accession, url, kind, http_status, message, excerpt, now()],
+        )

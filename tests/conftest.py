@@ -1,0 +1,62 @@
+"""Shared fixtures: the loopback archive server and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harvester.replay import SAMPLE_DIR, ReplayServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARCHIVE_OVERLAY = FIXTURES / "archive"
+SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+SAMPLE_ENTRIES = sorted(p.stem for p in (SAMPLE_DIR / "empiar").glob("EMPIAR-*.json"))
+OVERLAY_ENTRIES = sorted(p.stem for p in (ARCHIVE_OVERLAY / "empiar").glob("EMPIAR-*.json"))
+
+
+@pytest.fixture
+def server():
+    """The sample archive plus the test-only records, on a fresh loopback port."""
+    with ReplayServer([SAMPLE_DIR, ARCHIVE_OVERLAY]) as srv:
+        yield srv
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Run `empiar-mirror` as a user would: a separate process, real exit code and streams."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "harvester", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def harvest(server: ReplayServer, db: Path, *extra: str):
+    return run_cli("harvest", str(db), "--rate", "0", "--retries", "1", *extra, env=server.env())
+
+
+def table_dump(db: Path, tables: list[str]) -> dict[str, list[tuple]]:
+    """Every row of the named tables, sorted: a logical dump to compare two databases."""
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            t: sorted(conn.execute(f"select * from [{t}]").fetchall(), key=repr) for t in tables
+        }
+    finally:
+        conn.close()
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -1,0 +1,211 @@
+"""End to end: the real CLI harvesting the loopback archive into a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import (
+    OVERLAY_ENTRIES,
+    SAMPLE_ENTRIES,
+    harvest,
+    query,
+    run_cli,
+    table_dump,
+)
+
+from index.store import NORMALIZED_TABLES
+
+GOOD_ENTRIES = len(SAMPLE_ENTRIES)
+
+
+def test_harvest_fills_front_door_and_lambda_ber_tables(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    result = harvest(server, db, "--json")
+    # The drifted test record fails; everything else lands, so the exit code says "some failed".
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["new"] == GOOD_ENTRIES
+    assert summary["failed"] == len(OVERLAY_ENTRIES) == 1
+    assert summary["listed"] == GOOD_ENTRIES + 1
+    assert query(db, "select count(*) from empiar_entries")[0][0] == GOOD_ENTRIES
+
+    row = query(
+        db,
+        "select title, experiment_type, technique, dataset_size, dataset_size_bytes, authors, "
+        "corresponding_author, imageset_count, image_count, categories, pixel_size_min_a, "
+        "citation_doi, citation_year, release_year, empiar_url from empiar_entries "
+        "where accession = 'EMPIAR-10442'",
+    )[0]
+    assert row == (
+        "170314, Five-day-old Col-0 Arabidopsis thaliana root, phloem pole unloading zone "
+        "(339-381 um from the root tip)",
+        "SBF-SEM",
+        "electron_microscopy",
+        "43.2 GB",
+        43_200_000_000,
+        "Paterlini A; Belevich I; Jokitalo E; Helariutta Y",
+        "Ilya Belevich",
+        4,
+        4,
+        '["micrographs - multiframe"]',
+        70.0,
+        "10.1038/s41477-019-0429-5",
+        2019,
+        2020,
+        "https://www.ebi.ac.uk/empiar/EMPIAR-10442/",
+    )
+    # The issue's own example query.
+    fib = {
+        r[0]
+        for r in query(db, "select accession from empiar_entries where experiment_type = 'FIB-SEM'")
+    }
+    assert "EMPIAR-11419" in fib
+
+    # lambda-ber tables, ids as CURIEs.
+    assert query(
+        db,
+        "select file_name, file_format, data_type, x_image_width from data_file "
+        "where id = 'empiar:EMPIAR-10442/imageset/1'",
+    ) == [("Sieve element cells of Arabidopsis thaliana roots", "mrc", "movie", 3874)]
+    assert query(
+        db,
+        "select role, author_position, corresponding from study_person "
+        "where study_id = 'empiar:EMPIAR-10442/study' "
+        "and person_id = 'https://orcid.org/0000-0003-2190-4909' order by role",
+    ) == [("author", 2, None), ("contact", None, 1)]
+    assert query(
+        db,
+        "select year, doi from publication p join study_publication sp "
+        "on sp.publication_id = p.id where sp.study_id = 'empiar:EMPIAR-10442/study'",
+    ) == [(2019, "doi:10.1038/s41477-019-0429-5")]
+    assert query(
+        db,
+        "select count(*) from publication_author "
+        "where publication_id = 'doi:10.1038/s41477-019-0429-5'",
+    ) == [(19,)]
+
+    # The raw response is kept exactly as received.
+    payload = query(db, "select payload from source_record where accession = 'EMPIAR-10442'")[0][0]
+    assert payload == (server.snapshot.entries["EMPIAR-10442"]).read_text()
+
+
+def test_malformed_record_is_recorded_and_others_land(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    harvest(server, db)
+    errors = query(db, "select source, accession, kind, message from harvest_errors")
+    assert len(errors) == 1
+    source, accession, kind, message = errors[0]
+    assert (source, accession, kind) == ("empiar", "EMPIAR-99901", "validation")
+    assert "imagesets" in message
+    # Nothing of the bad record is half-written.
+    assert query(db, "select count(*) from source_record where accession = 'EMPIAR-99901'") == [
+        (0,)
+    ]
+    assert query(db, "select count(*) from dataset where id like 'empiar:EMPIAR-99901%'") == [(0,)]
+    status = json.loads(run_cli("status", str(db), "--json").stdout)
+    assert status["error_count"] == 1
+    assert status["runs"][0]["exit_status"] == 1
+
+
+def test_second_harvest_changes_no_row(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    harvest(server, db)
+    tables = NORMALIZED_TABLES
+    before = table_dump(db, tables)
+    result = harvest(server, db, "--json")
+    summary = json.loads(result.stdout)
+    assert summary["unchanged"] == GOOD_ENTRIES
+    assert summary["new"] == summary["updated"] == 0
+    assert table_dump(db, tables) == before
+
+
+def test_changed_entry_is_rewritten(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    harvest(server, db, "--ids", "EMPIAR-10442")
+    path = tmp_path / "changed" / "empiar"
+    path.mkdir(parents=True)
+    body = json.loads(server.snapshot.entries["EMPIAR-10442"].read_text())
+    body["EMPIAR-10442"]["title"] = "A corrected title"
+    body["EMPIAR-10442"]["imagesets"] = body["EMPIAR-10442"]["imagesets"][:1]
+    (path / "EMPIAR-10442.json").write_text(json.dumps(body))
+    server.snapshot.entries["EMPIAR-10442"] = path / "EMPIAR-10442.json"
+    summary = json.loads(harvest(server, db, "--ids", "EMPIAR-10442", "--json").stdout)
+    assert summary["updated"] == 1
+    assert query(db, "select title, imageset_count from empiar_entries") == [
+        ("A corrected title", 1)
+    ]
+    assert query(db, "select count(*) from data_file") == [(1,)]
+    assert query(db, "select count(*) from image") == [(1,)]
+    hits = query(
+        db, "select rowid from empiar_entries_fts where empiar_entries_fts match 'corrected'"
+    )
+    assert len(hits) == 1
+
+
+def test_ids_option_restricts_the_harvest(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    result = harvest(server, db, "--ids", "EMPIAR-10442,11419,90001-90003", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["listed"] == 5
+    assert [r[0] for r in query(db, "select accession from empiar_entries order by accession")] == [
+        "EMPIAR-10442",
+        "EMPIAR-11419",
+        "EMPIAR-90001",
+        "EMPIAR-90002",
+        "EMPIAR-90003",
+    ]
+    # No enumeration requests when the ids are given.
+    assert server.hits["/empiar/world_availability/"] == 0
+
+
+def test_not_public_ids_are_recorded(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-19999", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["not_public"] == 1
+    assert query(
+        db, "select http_status, payload from source_record where accession = 'EMPIAR-19999'"
+    ) == [(404, None)]
+    assert query(db, "select count(*) from empiar_entries") == [(1,)]
+    assert query(db, "select count(*) from harvest_errors") == [(0,)]
+
+
+def test_limit_and_listing_union(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    server.hidden = {"EMPIAR-10442"}  # dropped by the listings this time...
+    harvest(server, db, "--ids", "EMPIAR-10442")
+    summary = json.loads(harvest(server, db, "--limit", "3", "--json").stdout)
+    assert summary["listed"] == 3
+    # ...but still known from the database, so a full run includes it.
+    summary = json.loads(harvest(server, db, "--json").stdout)
+    assert summary["listed"] == GOOD_ENTRIES + 1
+
+
+def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    harvest(server, db)
+    before = table_dump(db, NORMALIZED_TABLES)
+    fts_sql = (
+        "select e.accession, f.title, f.authors, f.imagesets, f.citation_title "
+        "from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid "
+        "order by e.accession"
+    )
+    fts_before = query(db, fts_sql)
+    server.stop()
+    result = run_cli("reindex", str(db), env={"EMPIAR_MIRROR_EMPIAR_API": "http://127.0.0.1:9/"})
+    assert result.returncode == 0, result.stderr
+    assert table_dump(db, NORMALIZED_TABLES) == before
+    assert query(db, fts_sql) == fts_before
+
+
+def test_status_reports_counts_and_runs(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    harvest(server, db)
+    result = run_cli("status", str(db))
+    assert result.returncode == 0
+    assert f"EMPIAR entries: {GOOD_ENTRIES}" in result.stdout
+    assert "Errors in the last run: 1" in result.stdout
+    report = json.loads(run_cli("status", str(db), "--json").stdout)
+    by_status = {r["status"]: r["count"] for r in report["records"]}
+    assert by_status == {"REL": GOOD_ENTRIES - 1, "OBS": 1}
+    assert report["last_harvest"] is not None
