@@ -164,7 +164,7 @@ class HttpClient:
         error = retry_state.outcome.exception()
         if isinstance(error, FetchError) and error.retry_after is not None:
             return min(error.retry_after, MAX_RETRY_AFTER)
-        return wait_exponential_jitter(initial=self.backoff, max=60.0, jitter=self.backoff)(
+        return wait_exponential_jitter(multiplier=self.backoff, max=60.0, jitter=self.backoff)(
             retry_state
         )
 

@@ -62,6 +62,7 @@ class ReplayServer:
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
         self.hidden = set(hidden)
         self.hits: Counter[str] = Counter()
+        self.last_headers: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -97,12 +98,12 @@ class ReplayServer:
             return None
         fault = script.pop(0)
         kind, _, arg = fault.partition(":")
+        if kind == "429" and arg:
+            return web.json_response(
+                {"detail": "slow down"}, status=429, headers={"Retry-After": arg}
+            )
         if kind.isdigit():
             return web.json_response({"detail": "scripted failure"}, status=int(kind))
-        if kind == "429":
-            return web.json_response(
-                {"detail": "slow down"}, status=429, headers={"Retry-After": arg or "1"}
-            )
         if kind == "html":
             return web.Response(
                 text="<html><body><h1>Service temporarily unavailable</h1></body></html>",
@@ -125,6 +126,7 @@ class ReplayServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler):
         self.hits[request.path] += 1
+        self.last_headers = dict(request.headers)
         fault = await self._fault(request)
         if fault is not None:
             return fault

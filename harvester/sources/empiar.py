@@ -69,10 +69,12 @@ def _listing_time(text: str) -> str | None:
 def parse_listing(html: str) -> dict[str, str | None]:
     """Apache autoindex HTML -> {accession: modification time 'YYYY-MM-DDTHH:MM' or None}."""
     found: dict[str, str | None] = {}
-    matches = list(_LISTING_DIR_RE.finditer(html))
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(html)
-        row = _TAG_RE.sub(" ", html[match.end() : min(end, match.end() + 400)])
+    for match in _LISTING_DIR_RE.finditer(html):
+        # The row is what follows the link, up to the end of the table row or text line.
+        start = html.find("</a>", match.end())
+        start = match.end() if start < 0 else start + 4
+        ends = [i for i in (html.find(s, start) for s in ("</tr>", "\n", "<a ")) if i >= 0]
+        row = _TAG_RE.sub(" ", html[start : min(ends, default=len(html))])
         found[f"EMPIAR-{match.group(1)}"] = _listing_time(row)
     return found
 

@@ -1,0 +1,117 @@
+"""Mapping recorded EMPIAR responses to lambda-ber records (pure functions, no database)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harvester.lambda_ber import models as lb
+from harvester.mapping.from_empiar import map_entry
+from harvester.raw.empiar import parse_entry
+from harvester.replay import SAMPLE_DIR
+
+
+def mapped(accession: str):
+    path = SAMPLE_DIR / "empiar" / f"{accession}.json"
+    return map_entry(parse_entry(json.loads(path.read_text()), accession))
+
+
+def of_type(m, cls):
+    return [r for r in m.records if type(r) is cls]
+
+
+def test_recorded_10442_people_merge_across_roles():
+    m = mapped("EMPIAR-10442")
+    persons = {p.id: p for p in of_type(m, lb.Person)}
+    belevich = persons["https://orcid.org/0000-0003-2190-4909"]
+    # Author "Belevich I" and corresponding author Ilya Belevich are one person.
+    assert belevich.full_name == "Belevich I"
+    assert (belevich.given_name, belevich.family_name) == ("Ilya", "Belevich")
+    assert belevich.affiliation.startswith("Electron Microscopy Unit")
+    pi = persons["https://orcid.org/0000-0002-7287-8459"]
+    assert pi.email == "yrjo.helariutta [at] slcu.cam.ac.uk"
+    roles = sorted((a.person_id[-19:], a.role) for a in of_type(m, lb.StudyPersonAssociation))
+    assert ("0000-0002-7287-8459", "principal_investigator") in roles
+    assert ("0000-0003-2190-4909", "contact") in roles
+    assert len(persons) == 4
+    orgs = {o.id: o for o in of_type(m, lb.Organization)}
+    assert orgs["empiar:organization/sainsbury-laboratory-university-of-cambridge"].country == (
+        "United Kingdom"
+    )
+
+
+def test_recorded_10442_files_images_and_experiment():
+    m = mapped("EMPIAR-10442")
+    files = of_type(m, lb.DataFile)
+    assert [f.id for f in files] == [f"empiar:EMPIAR-10442/imageset/{k}" for k in range(1, 5)]
+    first = files[0]
+    assert first.file_path == "https://ftp.ebi.ac.uk/empiar/world_availability/10442/data/MRC_Files"
+    assert (first.file_format, first.data_type, first.x_frames_per_image) == ("mrc", "movie", 1061)
+    image = of_type(m, lb.Image)[0]
+    assert image.image_type == "Movie"
+    assert image.frames.numeric_value == 1061 and image.pixel_size.unit == "Angstroms"
+    experiment = of_type(m, lb.ExperimentRun)[0]
+    assert (experiment.technique, experiment.experiment_code) == ("electron_microscopy", "EMPIAR-10442")
+    assert experiment.raw_data_location.endswith("/world_availability/10442/")
+    metric = of_type(m, lb.AdditionalMetric)[0]
+    assert (metric.attribute_id, metric.numeric_value, metric.unit) == (
+        "empiar:dataset_size", 43.2e9, "bytes"
+    )
+    refs = of_type(m, lb.Study)[0].database_cross_references
+    assert refs[0].database_url == "https://doi.org/10.6019/EMPIAR-10442"
+
+
+@pytest.mark.parametrize(
+    "accession, technique, image_types",
+    [
+        ("EMPIAR-10988", "cryo_et", ["Movie", "Image3D", "Image2D"]),
+        ("EMPIAR-11419", "electron_microscopy", ["Image2D"]),
+        ("EMPIAR-10045", "cryo_em", ["Image2D"]),
+    ],
+)
+def test_techniques_and_image_classes(accession, technique, image_types):
+    m = mapped(accession)
+    assert of_type(m, lb.ExperimentRun)[0].technique == technique
+    assert [i.image_type for i in of_type(m, lb.Image)] == image_types
+
+
+def test_grants_become_funders():
+    m = mapped("EMPIAR-11419")
+    (grant,) = of_type(m, lb.StudyOrganizationAssociation)
+    funder = {o.id: o for o in of_type(m, lb.Organization)}[grant.organization_id]
+    assert grant.role == "funder" and grant.award_number
+    assert funder.organization_type == "funding_agency"
+
+
+def test_old_record_without_contact_or_cross_references():
+    m = mapped("EMPIAR-10045")
+    assert m.front_door["corresponding_author"] is None
+    assert m.front_door["emdb_ids"] == "[]"
+    assert m.front_door["scale"] is None
+    assert not of_type(m, lb.Publication)
+
+
+def test_crafted_quirks_map_cleanly():
+    linked = mapped("EMPIAR-90022")
+    assert json.loads(linked.front_door["emdb_ids"]) == ["EMD-25107"]
+    assert json.loads(linked.front_door["pdb_ids"]) == ["7SGD"]
+    names = {x.database_name for x in of_type(linked, lb.Study)[0].database_cross_references}
+    assert names == {"empiar", "emdb", "pdb"}
+    assert mapped("EMPIAR-90013").front_door["citation_year"] == 2019  # served as an integer
+    obsolete = mapped("EMPIAR-90029").front_door
+    assert (obsolete["status"], obsolete["obsolete_date"]) == ("OBS", "2023-04-03")
+
+
+def test_shared_publication_and_person_have_global_ids():
+    a, b = mapped("EMPIAR-90019"), mapped("EMPIAR-90021")
+    pubs_a = {p.id for p in of_type(a, lb.Publication)}
+    assert pubs_a == {p.id for p in of_type(b, lb.Publication)} == {
+        "doi:10.5555/empiar-demo.90019"
+    }
+    orcid = "https://orcid.org/0000-0009-1373-0201"
+    assert orcid in {p.id for p in of_type(a, lb.Person)} & {p.id for p in of_type(b, lb.Person)}
+
+
+def test_mapping_is_pure():
+    assert mapped("EMPIAR-11561") == mapped("EMPIAR-11561")
