@@ -34,7 +34,12 @@ def get(db, path):
 def test_default_facets_on_the_front_door(demo_db):
     facets = get(demo_db, "/empiar/empiar_entries.json").json()["facet_results"]
     assert set(facets) >= {
-        "experiment_type", "technique", "status", "release_year", "scale", "categories",
+        "experiment_type",
+        "technique",
+        "status",
+        "release_year",
+        "scale",
+        "categories",
         "data_formats",
     }
     counts = {f["value"]: f["count"] for f in facets["experiment_type"]["results"]}

@@ -47,8 +47,11 @@ def slots_of(classes, name):
 
 def our_models():
     return [
-        m for m in vars(lb).values()
-        if isinstance(m, type) and issubclass(m, lb._Model) and hasattr(m, "table")
+        m
+        for m in vars(lb).values()
+        if isinstance(m, type)
+        and issubclass(m, lb._Model)
+        and hasattr(m, "table")
         and m not in EAV_MODELS
     ]
 
@@ -60,7 +63,8 @@ def test_classes_and_slots_exist_upstream(schema):
         name = model.__name__
         upstream = (
             set().union(*(slots_of(classes, c) for c in IMAGE_CLASSES))
-            if name == "Image" else slots_of(classes, name)
+            if name == "Image"
+            else slots_of(classes, name)
         )
         ours = {f for f in model.model_fields if not f.startswith("x_")} - OUR_SLOTS
         assert ours <= upstream, f"{name}: not upstream slots: {sorted(ours - upstream)}"
@@ -69,7 +73,10 @@ def test_classes_and_slots_exist_upstream(schema):
 def test_enum_values_exist_upstream(schema):
     _, enum_defs = schema
     for name, enum in vars(enums).items():
-        if not (isinstance(enum, type) and issubclass(enum, enums.StrEnum)) or enum is enums.StrEnum:
+        if (
+            not (isinstance(enum, type) and issubclass(enum, enums.StrEnum))
+            or enum is enums.StrEnum
+        ):
             continue
         upstream = set(enum_defs[name].get("permissible_values") or {})
         ours = {e.value for e in enum}

@@ -52,11 +52,16 @@ def test_recorded_10442_files_images_and_experiment():
     assert image.image_type == "Movie"
     assert image.frames.numeric_value == 1061 and image.pixel_size.unit == "Angstroms"
     experiment = of_type(m, lb.ExperimentRun)[0]
-    assert (experiment.technique, experiment.experiment_code) == ("electron_microscopy", "EMPIAR-10442")
+    assert (experiment.technique, experiment.experiment_code) == (
+        "electron_microscopy",
+        "EMPIAR-10442",
+    )
     assert experiment.raw_data_location.endswith("/world_availability/10442/")
     metric = of_type(m, lb.AdditionalMetric)[0]
     assert (metric.attribute_id, metric.numeric_value, metric.unit) == (
-        "empiar:dataset_size", 43.2e9, "bytes"
+        "empiar:dataset_size",
+        43.2e9,
+        "bytes",
     )
     refs = of_type(m, lb.Study)[0].database_cross_references
     assert refs[0].database_url == "https://doi.org/10.6019/EMPIAR-10442"
@@ -106,9 +111,7 @@ def test_crafted_quirks_map_cleanly():
 def test_shared_publication_and_person_have_global_ids():
     a, b = mapped("EMPIAR-90019"), mapped("EMPIAR-90021")
     pubs_a = {p.id for p in of_type(a, lb.Publication)}
-    assert pubs_a == {p.id for p in of_type(b, lb.Publication)} == {
-        "doi:10.5555/empiar-demo.90019"
-    }
+    assert pubs_a == {p.id for p in of_type(b, lb.Publication)} == {"doi:10.5555/empiar-demo.90019"}
     orcid = "https://orcid.org/0000-0009-1373-0201"
     assert orcid in {p.id for p in of_type(a, lb.Person)} & {p.id for p in of_type(b, lb.Person)}
 

@@ -52,8 +52,13 @@ def test_recorded_imageset_types():
 
 def test_type_drift_is_absorbed():
     iset = Imageset.model_validate(
-        {"image_width": "3838", "image_height": "variable", "pixel_width": "1.07",
-         "num_images_or_tilt_series": "510", "frames_per_image": 40}
+        {
+            "image_width": "3838",
+            "image_height": "variable",
+            "pixel_width": "1.07",
+            "num_images_or_tilt_series": "510",
+            "frames_per_image": 40,
+        }
     )
     assert (iset.image_width, iset.image_height, iset.pixel_width) == (3838, None, 1.07)
     assert iset.num_images_or_tilt_series == 510
@@ -64,8 +69,12 @@ def test_type_drift_is_absorbed():
             "cross_references": [{"name": "EMD-1234"}, "EMD-5678", ""],
             "related_pdb_entries": "7sgd",
             "corresponding_author": {},
-            "citation": {"year": 2019, "volume": 5, "doi": "doi:10.1/x", "authors": [
-                {"author": {"name": "Yan D", "author_orcid": None}}]},
+            "citation": {
+                "year": 2019,
+                "volume": 5,
+                "doi": "doi:10.1/x",
+                "authors": [{"author": {"name": "Yan D", "author_orcid": None}}],
+            },
             "brand_new_field": {"kept": True},
         }
     )
@@ -100,7 +109,10 @@ def test_every_sample_entry_parses_and_drift_is_rejected():
 
 def test_ids_specification():
     assert parse_ids("EMPIAR-10002,10100-10102, empiar-10002") == [
-        "EMPIAR-10002", "EMPIAR-10100", "EMPIAR-10101", "EMPIAR-10102"
+        "EMPIAR-10002",
+        "EMPIAR-10100",
+        "EMPIAR-10101",
+        "EMPIAR-10102",
     ]
     for bad in ("10002,abc", "10005-10001", "10000-999999", ""):
         with pytest.raises(ValueError):
@@ -117,7 +129,8 @@ def test_autoindex_listing_in_both_apache_layouts():
         '<tr><td><a href="10934/">10934/</a></td><td align="right">2022-02-07 13:05</td></tr>'
     )
     assert parse_listing(table) == {
-        "EMPIAR-10002": "2017-02-21T09:49", "EMPIAR-10934": "2022-02-07T13:05"
+        "EMPIAR-10002": "2017-02-21T09:49",
+        "EMPIAR-10934": "2022-02-07T13:05",
     }
     pre = (
         '<pre><a href="10002/">10002/</a>                 21-Feb-2017 09:49    -\n'
