@@ -209,3 +209,18 @@ def test_status_reports_counts_and_runs(server, tmp_path):
     by_status = {r["status"]: r["count"] for r in report["records"]}
     assert by_status == {"REL": GOOD_ENTRIES - 1, "OBS": 1}
     assert report["last_harvest"] is not None
+
+
+def test_html_error_page_with_status_200_is_recorded_not_a_crash(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    server.faults = {"/empiar/api/entry/EMPIAR-10442/": ["html", "html"]}
+    result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-11419", "--json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["new"] == 1
+    assert query(db, "select accession, kind, http_status from harvest_errors") == [
+        ("EMPIAR-10442", "invalid-json", 200)
+    ]
+    # The next run retries the failed record and it lands.
+    result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-11419", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["new"] == 1
