@@ -19,6 +19,7 @@ from index import status as status_report
 from index import store
 
 EXIT_USAGE = 2
+SUMMARY_COUNTS = ("fetched", "new", "updated", "unchanged", "not_public", "failed")
 
 
 class Problem(click.ClickException):
@@ -103,6 +104,16 @@ def cli() -> None:
 @click.option("--limit", type=click.IntRange(min=0), help="Fetch at most N entries.")
 @click.option("--full", is_flag=True, help="Fetch every entry again, even unchanged ones.")
 @click.option(
+    "--linked/--no-linked",
+    default=True,
+    help="Also fetch the EMDB maps and PDB models the entries link to (default: yes).",
+)
+@click.option(
+    "--batch/--no-batch",
+    default=True,
+    help="Fetch EMDB and PDB records many per request (default); --no-batch: one request each.",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=64),
     help="Requests in flight per host (default: per-host politeness defaults).",
@@ -140,6 +151,8 @@ def harvest_command(
     ids,
     limit,
     full,
+    linked,
+    batch,
     concurrency,
     rate,
     timeout,
@@ -161,6 +174,8 @@ def harvest_command(
         ids=id_list,
         limit=limit,
         full=full,
+        linked=linked,
+        batch=batch,
         concurrency=concurrency,
         rate=rate,
         timeout=timeout,
@@ -171,6 +186,8 @@ def harvest_command(
         "ids": ids,
         "limit": limit,
         "full": full,
+        "linked": linked,
+        "batch": batch,
         "concurrency": concurrency,
         "rate": rate,
         "timeout": timeout,
@@ -201,24 +218,23 @@ def harvest_command(
         if bar is not None:
             bar.__exit__(None, None, None)
         db.close()
-    summary = {
+    summary: dict[str, Any] = {
         "run_id": result.run_id,
-        **{
-            k: result.counts.get(k, 0)
-            for k in ("listed", "fetched", "new", "updated", "unchanged", "not_public", "failed")
-        },
         "requests": result.requests,
         "retries": result.retries,
         "exit_status": result.exit_status,
     }
+    for source in ("empiar", "emdb", "pdb"):
+        kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
+        summary[source] = {k: result.counts[source][k] for k in kinds}
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     elif not quiet:
-        click.echo(
-            "Harvest {run_id}: {listed} listed, {fetched} fetched, {new} new, {updated} updated, "
-            "{unchanged} unchanged, {not_public} not public, {failed} failed".format(**summary),
-            err=True,
-        )
+        parts = [
+            f"{label} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary[s].items())
+            for s, label in (("empiar", "EMPIAR"), ("emdb", "EMDB"), ("pdb", "PDB"))
+        ]
+        click.echo(f"Harvest {result.run_id}: " + "; ".join(parts), err=True)
     sys.exit(result.exit_status)
 
 
@@ -268,10 +284,14 @@ def reindex_command(db_path):
         raise Problem(str(exc)) from None
     db = _open(db_path, create=False)
     try:
-        count = reindex(db)
+        counts = reindex(db)
     finally:
         db.close()
-    click.echo(f"Rebuilt the tables from {count} stored EMPIAR records", err=True)
+    click.echo(
+        "Rebuilt the tables from the stored records: "
+        + ", ".join(f"{n} {source}" for source, n in sorted(counts.items())),
+        err=True,
+    )
 
 
 @cli.command()
@@ -301,9 +321,11 @@ def demo(db_path, port, no_serve):
     finally:
         db.close()
     counts = result.counts
+    landed = {s: c["new"] + c["updated"] + c["unchanged"] for s, c in counts.items()}
     click.echo(
-        f"Harvested {counts['new'] + counts['updated'] + counts['unchanged']} entries into "
-        f"{db_path} ({counts['failed']} failed)",
+        f"Harvested {landed.get('empiar', 0)} EMPIAR entries, {landed.get('emdb', 0)} EMDB maps "
+        f"and {landed.get('pdb', 0)} PDB models into {db_path} "
+        f"({result.total('failed')} failed)",
         err=True,
     )
     if no_serve:

@@ -1,27 +1,32 @@
-"""The harvest: enumerate, fetch concurrently, and write each record in its own transaction.
+"""The harvest: enumerate EMPIAR, fetch its entries, then the EMDB maps and PDB models they link.
 
-Fetch workers feed a bounded queue; one writer maps and commits, so memory stays flat however
-large the archive and a kill loses at most the records still in flight.
+Fetches run concurrently within each service's limits; one writer (this coroutine) parses, maps
+and commits each record in its own transaction, so a kill loses at most the records in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-import pydantic
 from sqlite_utils import Database
 
 from harvester.endpoints import Endpoints
 from harvester.http import FetchError, HttpClient, Response, ServiceLimits
+from harvester.mapping import from_emdb, from_rcsb
+from harvester.mapping.common import Mapped
 from harvester.mapping.from_empiar import map_entry
-from harvester.raw.empiar import NotAnEntry, parse_entry
-from harvester.sources import empiar
-from index import store
+from harvester.raw.emdb import parse_emdb
+from harvester.raw.empiar import parse_entry
+from harvester.raw.rcsb import parse_holdings, parse_rcsb
+from harvester.sources import emdb, empiar, rcsb
+from index import front_doors, store
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +37,22 @@ DEFAULT_LIMITS = {
     empiar.SERVICE_API: ServiceLimits(concurrency=4, rate=5.0),
     empiar.SERVICE_FILES: ServiceLimits(concurrency=2, rate=2.0),
     empiar.SERVICE_SEARCH: ServiceLimits(concurrency=2, rate=5.0),
-    "emdb": ServiceLimits(concurrency=4, rate=3.0),
-    "rcsb": ServiceLimits(concurrency=4, rate=5.0),
+    emdb.SERVICE: ServiceLimits(concurrency=4, rate=3.0),
+    rcsb.SERVICE: ServiceLimits(concurrency=4, rate=5.0),
 }
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
+
+# source -> how a stored payload becomes rows. Pure functions of the raw record.
+MAPPERS: dict[str, Callable[[Any, str], Mapped]] = {
+    "empiar": lambda data, acc: map_entry(parse_entry(data, acc)),
+    "emdb": lambda data, acc: from_emdb.map_emdb(parse_emdb(data)),
+    "pdb": lambda data, acc: from_rcsb.map_rcsb(parse_rcsb(data)),
+    "pdb_holdings": lambda data, acc: from_rcsb.map_removed(parse_holdings(data, acc)),
+}
+# A linked record nobody serves still gets its front-door row, so the broken link shows.
+UNSERVED = {"emdb": from_emdb.map_unserved, "pdb": from_rcsb.map_unserved}
 
 
 @dataclass
@@ -45,6 +60,8 @@ class HarvestOptions:
     ids: list[str] | None = None
     limit: int | None = None
     full: bool = False
+    linked: bool = True
+    batch: bool = True
     concurrency: int | None = None
     rate: float | None = None
     timeout: float = 15.0
@@ -68,20 +85,399 @@ class HarvestOptions:
 @dataclass
 class HarvestResult:
     run_id: int
-    counts: Counter = field(default_factory=Counter)
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     requests: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     exit_status: int = EXIT_OK
 
+    def total(self, kind: str) -> int:
+        return sum(c[kind] for c in self.counts.values())
+
 
 Progress = Callable[[int, int], None]
+
+
+def canonical(doc: Any) -> str:
+    """One text per document, however it was fetched (batch or single): the stored payload.
+
+    EMDB's search rows carry a database-internal `_id` that its entry route may not."""
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k != "_id"}
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class Harvest:
+    """One run: the client, the database, and what happened."""
+
+    def __init__(
+        self,
+        db: Database,
+        endpoints: Endpoints,
+        options: HarvestOptions,
+        client: HttpClient,
+        result: HarvestResult,
+        progress: Progress | None,
+    ) -> None:
+        self.db = db
+        self.endpoints = endpoints
+        self.options = options
+        self.client = client
+        self.result = result
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+
+    # --- bookkeeping --------------------------------------------------------------------------
+
+    def count(self, source: str, kind: str) -> None:
+        self.result.counts[source][kind] += 1
+
+    def error(self, source: str, accession: str | None, error: FetchError) -> None:
+        log.warning("%s %s: %s", source, accession or "", error)
+        self.count(source, "failed")
+        store.record_error(
+            self.db,
+            self.result.run_id,
+            source=source,
+            accession=accession,
+            url=error.url,
+            kind=error.kind,
+            message=error.message,
+            http_status=error.status,
+            excerpt=error.excerpt,
+        )
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, max(self.total, self.done))
+
+    # --- storing one answer -------------------------------------------------------------------
+
+    def store(
+        self,
+        source: str,
+        accession: str,
+        url: str,
+        payload: str,
+        data: Any,
+        resp: Response | None = None,
+    ) -> Mapped | None:
+        """Keep a fetched record and its rows; skip the rows when its content is unchanged."""
+        at = store.now()
+        fetched = store.Fetched(
+            source=source,
+            accession=accession,
+            url=url,
+            http_status=200,
+            payload=payload,
+            sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+            etag=resp.etag if resp else None,
+            last_modified=resp.last_modified if resp else None,
+        )
+        self.count(source, "fetched")
+        previous = store.previous_sha(self.db, source, accession)
+        if previous == fetched.sha256:
+            self.count(source, "unchanged")
+            store.touch(self.db, fetched, at)
+            return None
+        try:
+            mapped = MAPPERS[source](data, accession)
+        except ValueError as exc:  # pydantic's ValidationError is one too
+            self.count(source, "failed")
+            store.record_error(
+                self.db,
+                self.result.run_id,
+                source=source,
+                accession=accession,
+                url=url,
+                kind="validation",
+                message=_describe(exc),
+                http_status=200,
+                excerpt=payload[:500],
+            )
+            return None
+        store.save_record(self.db, fetched, mapped, at)
+        self.count(source, "updated" if previous else "new")
+        return mapped
+
+    def not_public(self, source: str, accession: str, resp: Response) -> None:
+        self.count(source, "not_public")
+        fetched = store.Fetched(
+            source=source, accession=accession, url=resp.url, http_status=resp.status
+        )
+        store.save_not_public(self.db, fetched, store.now())
+
+    # --- fetching many ------------------------------------------------------------------------
+
+    async def each(
+        self,
+        ids: Iterable[str],
+        fetch: Callable[[str], Awaitable[Response]],
+        handle: Callable[[str, Response], Awaitable[None] | None],
+        source: str,
+        workers: int,
+    ) -> None:
+        """Fetch ids with `workers` concurrent requests; handle each answer here, one at a time."""
+        todo: asyncio.Queue[str] = asyncio.Queue()
+        for item in ids:
+            todo.put_nowait(item)
+        results: asyncio.Queue[tuple[str, Response | FetchError] | None] = asyncio.Queue(
+            maxsize=workers * 4
+        )
+
+        async def worker() -> None:
+            while True:
+                try:
+                    item = todo.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                try:
+                    outcome: Response | FetchError = await fetch(item)
+                except FetchError as exc:
+                    outcome = exc
+                await results.put((item, outcome))
+            await results.put(None)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+        finished = 0
+        try:
+            while finished < workers:
+                got = await results.get()
+                if got is None:
+                    finished += 1
+                    continue
+                item, outcome = got
+                if isinstance(outcome, FetchError):
+                    self.error(source, item, outcome)
+                else:
+                    pending = handle(item, outcome)
+                    if pending is not None:
+                        await pending
+                self.step()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def batches(
+        self,
+        ids: list[str],
+        size: int,
+        fetch_batch: Callable[[list[str]], Awaitable[list[dict]]],
+        key: Callable[[dict], str | None],
+        source: str,
+    ) -> list[str]:
+        """Fetch ids many at a time; return those no batch answered, for one-by-one fetching."""
+        missing: list[str] = []
+
+        async def one(batch: list[str]) -> tuple[list[str], list[dict] | FetchError]:
+            try:
+                return batch, await fetch_batch(batch)
+            except FetchError as exc:
+                return batch, exc
+
+        for next_done in asyncio.as_completed([one(b) for b in chunks(ids, size)]):
+            batch, outcome = await next_done
+            if isinstance(outcome, FetchError):
+                # The whole batch goes to the per-record route, which records its own errors.
+                log.warning(
+                    "%s batch of %d failed (%s); fetching one by one", source, len(batch), outcome
+                )
+                missing += batch
+                continue
+            wanted = set(batch)
+            seen = set()
+            for doc in outcome:
+                acc = key(doc)
+                if acc in wanted and acc not in seen:
+                    seen.add(acc)
+                    self.store(source, acc, f"{source}:batch", canonical(doc), doc)
+                    self.step()
+            missing += [i for i in batch if i not in seen]
+        return missing
+
+    # --- the three archives -------------------------------------------------------------------
+
+    async def empiar(self) -> list[str]:
+        if self.options.ids:
+            ids = list(self.options.ids)
+        else:
+            ids = await enumerate_ids(self.client, self.endpoints, self.db, self.error)
+        if self.options.limit is not None:
+            ids = ids[: self.options.limit]
+        self.result.counts["empiar"]["listed"] = len(ids)
+        self.total += len(ids)
+        log.info("%d EMPIAR entries to fetch", len(ids))
+
+        def handle(acc: str, resp: Response) -> None:
+            if resp.status in (404, 410):
+                self.not_public("empiar", acc, resp)
+            else:
+                self.store("empiar", acc, resp.url, resp.text, resp.data, resp)
+
+        await self.each(
+            ids,
+            lambda acc: empiar.fetch_entry(self.client, self.endpoints, acc),
+            handle,
+            "empiar",
+            self.options.limits()[empiar.SERVICE_API].concurrency,
+        )
+        return ids
+
+    async def emdb(self, accessions: list[str]) -> list[str]:
+        """The maps these EMPIAR entries link to, each fetched once."""
+        ids = linked_maps(self.db, accessions)
+        self.total += len(ids)
+        log.info("%d linked EMDB entries to fetch", len(ids))
+        todo = ids
+        if self.options.batch and ids:
+            todo = await self.batches(
+                ids,
+                emdb.BATCH_SIZE,
+                lambda batch: emdb.fetch_batch(self.client, self.endpoints, batch),
+                lambda doc: doc.get("emdb_id"),
+                "emdb",
+            )
+
+        def handle(emd: str, resp: Response) -> None:
+            if resp.status in (404, 410):
+                self.not_public("emdb", emd, resp)
+                self._missing_front_door("emdb", emd, "not public")
+            else:
+                self.store("emdb", emd, resp.url, canonical(resp.data), resp.data, resp)
+
+        await self.each(
+            todo,
+            lambda emd: emdb.fetch_entry(self.client, self.endpoints, emd),
+            handle,
+            "emdb",
+            self.options.limits()[emdb.SERVICE].concurrency,
+        )
+        return ids
+
+    async def pdb(self, accessions: list[str], maps: list[str]) -> None:
+        """The models fitted into these maps (and named by these entries), each fetched once;
+        for an obsolete one, also the entry that replaced it."""
+        ids = linked_models(self.db, accessions, maps)
+        fetched: set[str] = set()
+        replacements: list[str] = []
+
+        async def handle(pdb_id: str, resp: Response) -> None:
+            if resp.status not in (404, 410):
+                self.store("pdb", pdb_id, resp.url, canonical(resp.data), resp.data, resp)
+                return
+            self.not_public("pdb", pdb_id, resp)
+            replaced_by = await self._holdings(pdb_id)
+            if replaced_by:
+                replacements.append(replaced_by)
+
+        while ids:
+            fetched.update(ids)
+            self.total += len(ids)
+            log.info("%d linked PDB entries to fetch", len(ids))
+            todo = ids
+            if self.options.batch:
+                todo = await self.batches(
+                    ids,
+                    rcsb.BATCH_SIZE,
+                    lambda batch: rcsb.fetch_batch(self.client, self.endpoints, batch),
+                    lambda doc: str(doc.get("rcsb_id", "")).upper(),
+                    "pdb",
+                )
+            await self.each(
+                todo,
+                lambda p: rcsb.fetch_entry(self.client, self.endpoints, p),
+                handle,
+                "pdb",
+                self.options.limits()[rcsb.SERVICE].concurrency,
+            )
+            ids = [r for r in dict.fromkeys(replacements) if r not in fetched]
+            replacements.clear()
+
+    async def _holdings(self, pdb_id: str) -> str | None:
+        """Ask why RCSB does not serve an entry; returns the id that replaced it, if any."""
+        try:
+            resp = await rcsb.fetch_holdings(self.client, self.endpoints, pdb_id)
+        except FetchError as exc:
+            self.error("pdb_holdings", pdb_id, exc)
+            return None
+        if resp.status != 200:
+            self._missing_front_door("pdb", pdb_id, "not public")
+            return None
+        mapped = self.store("pdb_holdings", pdb_id, resp.url, canonical(resp.data), resp.data, resp)
+        if mapped is None:
+            row = self.db.execute(
+                "select replaced_by from pdb_models where pdb_id = ?", [pdb_id]
+            ).fetchone()
+            return row[0] if row else None
+        return mapped.front_door.get("replaced_by")
+
+    def _missing_front_door(self, source: str, accession: str, status: str) -> None:
+        table, key = store.FRONT_DOORS[source]
+        exists = self.db.execute(
+            f"select 1 from [{table}] where [{key}] = ?", [accession]
+        ).fetchone()
+        if not exists:
+            # Dated like its 404 in source_record, so a reindex rebuilds the same row.
+            (at,) = self.db.execute(
+                "select changed_at from source_record where source = ? and accession = ?",
+                [source, accession],
+            ).fetchone()
+            with self.db.atomic():
+                store.write_record(self.db, UNSERVED[source](accession, status), at)
+
+
+def _describe(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]]
+        return f"{exc.error_count()} field(s) do not fit: " + "; ".join(parts)
+    return str(exc).splitlines()[0]
+
+
+def linked_maps(db: Database, accessions: list[str]) -> list[str]:
+    """EMDB ids the given EMPIAR entries link to, as stored."""
+    found: dict[str, None] = {}
+    for chunk in chunks(accessions, 500):
+        marks = ", ".join("?" for _ in chunk)
+        for (value,) in db.execute(
+            f"select emdb_ids from empiar_entries where accession in ({marks}) order by accession",
+            chunk,
+        ):
+            found.update(dict.fromkeys(json.loads(value or "[]")))
+    return list(found)
+
+
+def linked_models(db: Database, accessions: list[str], maps: list[str]) -> list[str]:
+    """PDB ids fitted into the given maps, and those the given EMPIAR entries name themselves."""
+    found: dict[str, None] = {}
+    for chunk in chunks(maps, 500):
+        marks = ", ".join("?" for _ in chunk)
+        for (value,) in db.execute(
+            f"select pdb_ids from emdb_maps where emdb_id in ({marks}) order by emdb_id", chunk
+        ):
+            found.update(dict.fromkeys(json.loads(value or "[]")))
+    for chunk in chunks(accessions, 500):
+        studies = [f"empiar:{a}/study" for a in chunk]
+        marks = ", ".join("?" for _ in studies)
+        for (pdb,) in db.execute(
+            "select database_id from database_cross_reference where owner_table = 'study' and "
+            f"database_name = 'pdb' and owner_id in ({marks}) order by owner_id",
+            studies,
+        ):
+            found[pdb] = None
+    return list(found)
 
 
 async def enumerate_ids(
     client: HttpClient,
     endpoints: Endpoints,
     db: Database,
-    on_error: Callable[[str, FetchError], None],
+    on_error: Callable[[str, str | None, FetchError], None],
 ) -> list[str]:
     """Union of the file listing, EBI Search and the ids already stored, in accession order."""
     known = {
@@ -96,64 +492,14 @@ async def enumerate_ids(
         return_exceptions=True,
     )
     found = set(known)
-    for name, result in (("listing", listing), ("search", search)):
+    for name, result in (("empiar-listing", listing), ("empiar-search", search)):
         if isinstance(result, FetchError):
-            on_error(name, result)
+            on_error(name, None, result)
         elif isinstance(result, BaseException):
             raise result
         else:
             found.update(result)
     return sorted(found, key=empiar.accession_number)
-
-
-def _store_response(
-    db: Database, acc: str, resp: Response, counts: Counter, run_id: int, at: str
-) -> None:
-    fetched = store.Fetched(
-        source="empiar",
-        accession=acc,
-        url=resp.url,
-        http_status=resp.status,
-        etag=resp.etag,
-        last_modified=resp.last_modified,
-    )
-    if resp.status in (404, 410):
-        counts["not_public"] += 1
-        store.save_not_public(db, fetched, at)
-        return
-    fetched.sha256 = resp.sha256
-    previous = store.previous_sha(db, "empiar", acc)
-    if previous == fetched.sha256:
-        counts["unchanged"] += 1
-        store.touch(db, fetched, at)
-        return
-    try:
-        entry = parse_entry(resp.data, acc)
-    except (NotAnEntry, pydantic.ValidationError) as exc:
-        counts["failed"] += 1
-        message = (
-            str(exc).splitlines()[0]
-            if isinstance(exc, NotAnEntry)
-            else (
-                f"{exc.error_count()} field(s) do not fit: "
-                + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-            )
-        )
-        store.record_error(
-            db,
-            run_id,
-            source="empiar",
-            accession=acc,
-            url=resp.url,
-            kind="validation",
-            message=message,
-            http_status=resp.status,
-            excerpt=resp.text[:500],
-        )
-        return
-    fetched.payload = resp.text
-    store.save_entry(db, fetched, map_entry(entry), at)
-    counts["updated" if previous else "new"] += 1
 
 
 async def harvest(
@@ -166,100 +512,55 @@ async def harvest(
 ) -> HarvestResult:
     """Run one harvest into `db` and record it in harvest_runs."""
     result = HarvestResult(run_id=store.start_run(db, options.mode, run_options or {}))
-    counts = result.counts
-
-    def on_error(source: str, acc: str | None, error: FetchError) -> None:
-        log.warning("%s %s: %s", source, acc or "", error)
-        store.record_error(
-            db,
-            result.run_id,
-            source=source,
-            accession=acc,
-            url=error.url,
-            kind=error.kind,
-            message=error.message,
-            http_status=error.status,
-            excerpt=error.excerpt,
-        )
-
     async with HttpClient(
         options.limits(), timeout=options.timeout, retries=options.retries, backoff=options.backoff
     ) as client:
-        if options.ids:
-            ids = list(options.ids)
-        else:
-            ids = await enumerate_ids(
-                client, endpoints, db, lambda name, e: on_error(f"empiar-{name}", None, e)
-            )
-        if options.limit is not None:
-            ids = ids[: options.limit]
-        counts["listed"] = len(ids)
-        log.info("%d EMPIAR entries to fetch", len(ids))
-
-        todo: asyncio.Queue[str] = asyncio.Queue()
-        for acc in ids:
-            todo.put_nowait(acc)
-        workers = options.limits()[empiar.SERVICE_API].concurrency
-        done_queue: asyncio.Queue[tuple[str, Response | FetchError] | None] = asyncio.Queue(
-            maxsize=workers * 4
-        )
-
-        async def fetch_worker() -> None:
-            while True:
-                try:
-                    acc = todo.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                try:
-                    outcome: Response | FetchError = await empiar.fetch_entry(
-                        client, endpoints, acc
-                    )
-                except FetchError as exc:
-                    outcome = exc
-                await done_queue.put((acc, outcome))
-            await done_queue.put(None)
-
-        tasks = [asyncio.create_task(fetch_worker()) for _ in range(workers)]
-        finished_workers, done = 0, 0
-        try:
-            while finished_workers < workers:
-                item = await done_queue.get()
-                if item is None:
-                    finished_workers += 1
-                    continue
-                acc, outcome = item
-                if isinstance(outcome, FetchError):
-                    counts["failed"] += 1
-                    on_error("empiar", acc, outcome)
-                else:
-                    counts["fetched"] += 1
-                    _store_response(db, acc, outcome, counts, result.run_id, store.now())
-                done += 1
-                if progress:
-                    progress(done, len(ids))
-        finally:
-            for task in tasks:
-                task.cancel()
+        run = Harvest(db, endpoints, options, client, result, progress)
+        accessions = await run.empiar()
+        if options.linked:
+            maps = await run.emdb(accessions)
+            await run.pdb(accessions, maps)
+        with db.atomic():
+            front_doors.refresh(db)
         result.requests = dict(client.stats.requests)
         result.retries = client.stats.retries
         errors = db.execute(
             "select count(*) from harvest_errors where run_id = ?", [result.run_id]
         ).fetchone()[0]
         result.exit_status = EXIT_SOME_FAILED if errors else EXIT_OK
-        store.finish_run(db, result.run_id, counts, client.stats, result.exit_status)
+        store.finish_run(db, result.run_id, result.counts, client.stats, result.exit_status)
     return result
 
 
-def reindex(db: Database) -> int:
+def reindex(db: Database) -> Counter:
     """Rebuild every normalized table from source_record, without the network."""
-    count = 0
+    counts: Counter = Counter()
     with db.atomic():
         store.clear_normalized(db)
-        for row in db.execute(
-            "select accession, payload, changed_at from source_record "
-            "where source = 'empiar' and payload is not null order by accession"
-        ).fetchall():
-            entry = parse_entry(json.loads(row[1]), row[0])
-            store.write_entry(db, map_entry(entry), row[2])
-            count += 1
-    return count
+        served_pdb = {
+            r[0]
+            for r in db.execute(
+                "select accession from source_record where source = 'pdb' and payload is not null"
+            )
+        }
+        for source in MAPPERS:
+            rows = db.execute(
+                "select accession, payload, changed_at from source_record "
+                "where source = ? and payload is not null order by accession",
+                [source],
+            ).fetchall()
+            for accession, payload, changed_at in rows:
+                if source == "pdb_holdings" and accession in served_pdb:
+                    continue
+                store.write_record(db, MAPPERS[source](json.loads(payload), accession), changed_at)
+                counts[source] += 1
+        for source, status in (("emdb", "not public"), ("pdb", "not public")):
+            table, key = store.FRONT_DOORS[source]
+            for accession, changed_at in db.execute(
+                "select accession, changed_at from source_record where source = ? and payload is null "
+                f"and accession not in (select [{key}] from [{table}])",
+                [source],
+            ).fetchall():
+                store.write_record(db, UNSERVED[source](accession, status), changed_at)
+        front_doors.refresh(db)
+    return counts

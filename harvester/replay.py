@@ -1,8 +1,10 @@
 """A loopback server that answers like EBI and RCSB, from a snapshot of files.
 
 The demo and the tests point the real harvester at it, so they exercise the same HTTP code as a
-live harvest. A snapshot directory holds `empiar/EMPIAR-NNNNN.json` (entry responses, exactly as
-the API sends them); the file listing and EBI Search pages are derived from those entries.
+live harvest. A snapshot directory holds the bodies of single-record answers, exactly as the
+services send them: `empiar/EMPIAR-NNNNN.json` (EMPIAR `entry/`), `emdb/EMD-N.json` (EMDB
+`entry/`), `rcsb/entry/ID.json` (RCSB `core/entry/`) and `rcsb/holdings/status/ID.json`. The file
+listing, EBI Search pages, EMDB search answers and RCSB GraphQL answers are derived from them.
 Faults can be scripted per URL path to rehearse what the real services do on a bad day.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import re
 import threading
@@ -24,13 +27,22 @@ _ENTRY_RE = re.compile(r"^(?:EMPIAR-)?(\d{5,})$", re.IGNORECASE)
 
 
 class Snapshot:
-    """Entry files from one or more directories; later directories override earlier ones."""
+    """Record files from one or more directories; later directories override earlier ones."""
 
     def __init__(self, roots: Iterable[Path]) -> None:
         self.entries: dict[str, Path] = {}
-        for root in roots:
-            for path in sorted((Path(root) / "empiar").glob("EMPIAR-*.json")):
-                self.entries[path.stem] = path
+        self.maps: dict[str, Path] = {}
+        self.models: dict[str, Path] = {}
+        self.holdings: dict[str, Path] = {}
+        for root in map(Path, roots):
+            for folder, found in (
+                ("empiar", self.entries),
+                ("emdb", self.maps),
+                ("rcsb/entry", self.models),
+                ("rcsb/holdings/status", self.holdings),
+            ):
+                for path in sorted((root / folder).glob("*.json")):
+                    found[path.stem.upper() if folder.startswith("rcsb") else path.stem] = path
 
     def update_date(self, accession: str) -> str:
         try:
@@ -49,6 +61,8 @@ class ReplayServer:
     with status 200), "garbage" (invalid JSON), "truncated" (body shorter than its
     Content-Length), "stall:<seconds>" (no answer for that long).
     `hidden` lists accessions left out of the file listing and EBI Search (listings drop names).
+    `batch_omit` lists EMDB and PDB ids that batch answers leave out although the single-record
+    routes serve them.
     """
 
     def __init__(
@@ -57,8 +71,10 @@ class ReplayServer:
         *,
         faults: dict[str, list[str]] | None = None,
         hidden: Iterable[str] = (),
+        batch_omit: Iterable[str] = (),
     ) -> None:
         self.snapshot = Snapshot(roots)
+        self.batch_omit = set(batch_omit)
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
         self.hidden = set(hidden)
         self.hits: Counter[str] = Counter()
@@ -172,12 +188,80 @@ class ReplayServer:
         page = [{"id": acc, "source": "empiar"} for acc in ids[start : start + size]]
         return web.json_response({"hitCount": len(ids), "entries": page, "facets": []})
 
+    async def _emdb_entry(self, request: web.Request) -> web.Response:
+        path = self.snapshot.maps.get(request.match_info["id"].upper())
+        if path is None:
+            return web.json_response({"detail": "Not found."}, status=404)
+        return web.Response(body=path.read_bytes(), content_type="application/json")
+
+    async def _emdb_search(self, request: web.Request) -> web.Response:
+        # Only the id queries the harvester sends are understood: emdb_id:"EMD-1" OR ...
+        ids = re.findall(r"EMD-\d+", request.match_info["query"], re.IGNORECASE)
+        rows = int(request.query.get("rows", 20))
+        page = int(request.query.get("page", 1))
+        docs = []
+        for emd in dict.fromkeys(i.upper() for i in ids):
+            path = self.snapshot.maps.get(emd)
+            if path is not None and emd not in self.batch_omit:
+                # Search rows carry the database's internal id, as EMDB's do.
+                internal_id = hashlib.sha1(emd.encode()).hexdigest()[:24]
+                docs.append({"_id": internal_id, **json.loads(path.read_bytes())})
+        return web.json_response(docs[(page - 1) * rows : page * rows])
+
+    async def _rcsb_entry(self, request: web.Request) -> web.Response:
+        pdb_id = request.match_info["id"].upper()
+        path = self.snapshot.models.get(pdb_id)
+        if path is None:
+            message = f"No data found for entry with ID: {pdb_id}"
+            return web.json_response({"status": 404, "message": message}, status=404)
+        return web.Response(body=path.read_bytes(), content_type="application/json")
+
+    async def _rcsb_holdings(self, request: web.Request) -> web.Response:
+        pdb_id = request.match_info["id"].upper()
+        path = self.snapshot.holdings.get(pdb_id)
+        if path is None:
+            if pdb_id in self.snapshot.models:
+                body = {
+                    "rcsb_id": pdb_id,
+                    "rcsb_repository_holdings_combined": {
+                        "status": "CURRENT",
+                        "status_code": "REL",
+                        "id_code_replaced_by_latest": None,
+                    },
+                }
+                return web.json_response(body)
+            message = f"No data found for entry id: {pdb_id}"
+            return web.json_response({"status": 404, "message": message}, status=404)
+        return web.Response(body=path.read_bytes(), content_type="application/json")
+
+    async def _rcsb_graphql(self, request: web.Request) -> web.Response:
+        query = (await request.json()).get("query", "")
+        match = re.search(r"entries\s*\(\s*entry_ids\s*:\s*(\[.*?\])", query, re.S)
+        if not match:
+            return web.json_response(
+                {"errors": [{"message": "only entries(entry_ids:) is served"}]}
+            )
+        entries = []
+        for pdb_id in json.loads(match.group(1)):
+            path = self.snapshot.models.get(str(pdb_id).upper())
+            if path is None or str(pdb_id).upper() in self.batch_omit:
+                continue  # unknown and obsolete ids are silently absent, as RCSB does
+            doc = json.loads(path.read_bytes())
+            # Answer with the top-level fields the query selects, as GraphQL would.
+            entries.append({k: v for k, v in doc.items() if re.search(rf"\b{k}\b", query)})
+        return web.json_response({"data": {"entries": entries}})
+
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/empiar/api/entry/{acc}/", self._entry)
         app.router.add_get("/empiar/api/entry/{acc}", self._entry)
         app.router.add_get("/empiar/world_availability/", self._listing)
         app.router.add_get("/ebisearch/ws/rest/empiar", self._search)
+        app.router.add_get("/emdb/api/entry/{id}", self._emdb_entry)
+        app.router.add_get("/emdb/api/search/{query}", self._emdb_search)
+        app.router.add_get("/rcsb/rest/v1/core/entry/{id}", self._rcsb_entry)
+        app.router.add_get("/rcsb/rest/v1/holdings/status/{id}", self._rcsb_holdings)
+        app.router.add_post("/rcsb/graphql", self._rcsb_graphql)
         return app
 
     # --- lifecycle ----------------------------------------------------------------------------

@@ -312,6 +312,264 @@ def m001_initial(db: Database) -> None:
     _execute_all(db, _V1_TABLES)
 
 
+_V2_LINKED = """
+ALTER TABLE experiment_run ADD COLUMN experiment_date TEXT;
+ALTER TABLE experiment_run ADD COLUMN magnification_value REAL;
+ALTER TABLE experiment_run ADD COLUMN magnification_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN total_dose_value REAL;
+ALTER TABLE experiment_run ADD COLUMN total_dose_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN total_exposure_time_value REAL;
+ALTER TABLE experiment_run ADD COLUMN total_exposure_time_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN defocus_range_min_value REAL;
+ALTER TABLE experiment_run ADD COLUMN defocus_range_min_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN defocus_range_max_value REAL;
+ALTER TABLE experiment_run ADD COLUMN defocus_range_max_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN acquisition_software TEXT;
+ALTER TABLE data_file ADD COLUMN x_contour_level REAL;
+ALTER TABLE image ADD COLUMN reconstruction_method TEXT;
+CREATE TABLE data_collection_strategy (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiment_run(id),
+    collection_mode TEXT,
+    detector_mode TEXT,
+    total_dose_value REAL,
+    total_dose_unit TEXT
+);
+CREATE TABLE quality_metrics (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiment_run(id),
+    resolution_value REAL,
+    resolution_unit TEXT,
+    clashscore_value REAL,
+    clashscore_unit TEXT,
+    ramachandran_outliers_percent_value REAL,
+    ramachandran_outliers_percent_unit TEXT
+);
+CREATE TABLE sample (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    sample_code TEXT,
+    sample_type TEXT,
+    molecular_weight_value REAL,
+    molecular_weight_unit TEXT,
+    concentration_value REAL,
+    concentration_unit TEXT,
+    organism TEXT,
+    oligomeric_state TEXT,
+    x_organism_name TEXT
+);
+CREATE TABLE buffer_composition (
+    sample_id TEXT PRIMARY KEY REFERENCES sample(id),
+    ph_value REAL,
+    ph_unit TEXT
+);
+CREATE TABLE buffer_component (
+    sample_id TEXT NOT NULL REFERENCES sample(id),
+    position INTEGER NOT NULL,
+    component TEXT,
+    PRIMARY KEY (sample_id, position)
+);
+CREATE TABLE sample_preparation (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    preparation_type TEXT,
+    sample_id TEXT REFERENCES sample(id),
+    protocol_description TEXT
+);
+CREATE TABLE cryoem_preparation (
+    preparation_id TEXT PRIMARY KEY REFERENCES sample_preparation(id),
+    grid_type TEXT,
+    grid_material TEXT,
+    support_film TEXT,
+    vitrification_method TEXT,
+    vitrification_instrument TEXT,
+    cryogen TEXT,
+    humidity_percentage_value REAL,
+    humidity_percentage_unit TEXT,
+    chamber_temperature_value REAL,
+    chamber_temperature_unit TEXT,
+    glow_discharge_applied INTEGER
+);
+CREATE TABLE instrument (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    instrument_type TEXT,
+    instrument_code TEXT,
+    instrument_category TEXT,
+    manufacturer TEXT,
+    model TEXT,
+    accelerating_voltage_value REAL,
+    accelerating_voltage_unit TEXT,
+    cs_value REAL,
+    cs_unit TEXT,
+    electron_source TEXT,
+    illumination_mode TEXT,
+    imaging_mode TEXT,
+    specimen_holder_model TEXT,
+    detector_model TEXT,
+    detector_manufacturer TEXT,
+    detector_technology TEXT,
+    detector_mode TEXT,
+    energy_filter_present INTEGER,
+    energy_filter_model TEXT
+);
+CREATE TABLE workflow_run (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    workflow_code TEXT,
+    workflow_type TEXT,
+    software_name TEXT,
+    software_version TEXT,
+    additional_software TEXT,
+    deposited_to_pdb INTEGER,
+    pdb_id TEXT,
+    resolution_high_value REAL,
+    resolution_high_unit TEXT,
+    clashscore_value REAL,
+    clashscore_unit TEXT,
+    ramachandran_outliers_value REAL,
+    ramachandran_outliers_unit TEXT,
+    processing_notes TEXT
+);
+CREATE TABLE refinement_parameters (
+    workflow_id TEXT PRIMARY KEY REFERENCES workflow_run(id),
+    symmetry TEXT,
+    axial_symmetry TEXT,
+    pixel_size_value REAL,
+    pixel_size_unit TEXT,
+    resolution_0_143_value REAL,
+    resolution_0_143_unit TEXT,
+    number_of_particles INTEGER,
+    helical_rise_value REAL,
+    helical_rise_unit TEXT,
+    helical_twist_value REAL,
+    helical_twist_unit TEXT
+);
+CREATE TABLE particle_picking_parameters (
+    workflow_id TEXT PRIMARY KEY REFERENCES workflow_run(id),
+    number_of_particles_selected INTEGER
+);
+CREATE TABLE study_sample (
+    study_id TEXT NOT NULL REFERENCES study(id),
+    sample_id TEXT NOT NULL REFERENCES sample(id),
+    role TEXT,
+    PRIMARY KEY (study_id, sample_id)
+);
+CREATE TABLE experiment_sample (
+    experiment_id TEXT NOT NULL REFERENCES experiment_run(id),
+    sample_id TEXT NOT NULL REFERENCES sample(id),
+    role TEXT,
+    preparation_id TEXT REFERENCES sample_preparation(id),
+    PRIMARY KEY (experiment_id, sample_id)
+);
+CREATE TABLE experiment_instrument (
+    experiment_id TEXT NOT NULL REFERENCES experiment_run(id),
+    instrument_id TEXT NOT NULL REFERENCES instrument(id),
+    role TEXT,
+    PRIMARY KEY (experiment_id, instrument_id)
+);
+CREATE TABLE study_workflow (
+    study_id TEXT NOT NULL REFERENCES study(id),
+    workflow_id TEXT NOT NULL REFERENCES workflow_run(id),
+    PRIMARY KEY (study_id, workflow_id)
+);
+CREATE TABLE workflow_experiment (
+    workflow_id TEXT NOT NULL REFERENCES workflow_run(id),
+    experiment_id TEXT NOT NULL REFERENCES experiment_run(id),
+    x_owner TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, experiment_id)
+);
+CREATE TABLE workflow_input (
+    workflow_id TEXT NOT NULL REFERENCES workflow_run(id),
+    file_id TEXT NOT NULL REFERENCES data_file(id),
+    input_type TEXT,
+    x_owner TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, file_id)
+);
+CREATE TABLE workflow_output (
+    workflow_id TEXT NOT NULL REFERENCES workflow_run(id),
+    file_id TEXT NOT NULL REFERENCES data_file(id),
+    output_type TEXT,
+    x_owner TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, file_id)
+);
+CREATE INDEX idx_workflow_experiment_owner ON workflow_experiment(x_owner);
+CREATE INDEX idx_workflow_experiment_experiment ON workflow_experiment(experiment_id);
+CREATE INDEX idx_workflow_input_owner ON workflow_input(x_owner);
+CREATE INDEX idx_workflow_input_file ON workflow_input(file_id);
+CREATE INDEX idx_workflow_output_owner ON workflow_output(x_owner);
+CREATE INDEX idx_workflow_output_file ON workflow_output(file_id);
+CREATE TABLE emdb_maps (
+    emdb_id TEXT PRIMARY KEY,
+    title TEXT,
+    status TEXT,
+    method TEXT,
+    resolution_a REAL,
+    release_date TEXT,
+    sample_name TEXT,
+    organisms TEXT,
+    microscope TEXT,
+    detector TEXT,
+    voltage_kv REAL,
+    software TEXT,
+    empiar_ids TEXT,
+    pdb_ids TEXT,
+    emdb_url TEXT,
+    harvested_at TEXT
+);
+CREATE TABLE pdb_models (
+    pdb_id TEXT PRIMARY KEY,
+    title TEXT,
+    status TEXT,
+    method TEXT,
+    resolution_a REAL,
+    release_date TEXT,
+    emdb_ids TEXT,
+    empiar_ids TEXT,
+    replaced_by TEXT,
+    pdb_url TEXT,
+    harvested_at TEXT
+);
+CREATE INDEX idx_emdb_maps_method ON emdb_maps(method);
+CREATE INDEX idx_emdb_maps_status ON emdb_maps(status);
+CREATE INDEX idx_pdb_models_status ON pdb_models(status);
+ALTER TABLE harvest_runs ADD COLUMN counts TEXT;
+ALTER TABLE empiar_entries ADD COLUMN resolution_best_a REAL;
+ALTER TABLE empiar_entries ADD COLUMN resolution_bin TEXT;
+ALTER TABLE empiar_entries ADD COLUMN methods TEXT;
+ALTER TABLE empiar_entries ADD COLUMN microscopes TEXT;
+ALTER TABLE empiar_entries ADD COLUMN detectors TEXT;
+ALTER TABLE empiar_entries ADD COLUMN voltages_kv TEXT;
+ALTER TABLE empiar_entries ADD COLUMN organisms TEXT;
+ALTER TABLE empiar_entries ADD COLUMN sample_names TEXT;
+ALTER TABLE empiar_entries ADD COLUMN software TEXT;
+CREATE INDEX idx_empiar_entries_resolution_bin ON empiar_entries(resolution_bin);
+-- The entries' index gains the words of their linked maps and models.
+CREATE VIRTUAL TABLE empiar_entries_fts_v2 USING fts5(
+    title, authors, imagesets, citation_title, linked,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO empiar_entries_fts_v2 (rowid, title, authors, imagesets, citation_title, linked)
+    SELECT rowid, title, authors, imagesets, citation_title, '' FROM empiar_entries_fts;
+DROP TABLE empiar_entries_fts;
+ALTER TABLE empiar_entries_fts_v2 RENAME TO empiar_entries_fts;
+"""
+
+
+@_migration
+def m002_linked_records(db: Database) -> None:
+    _execute_all(db, _V2_LINKED)
+    # The two new front doors index their own columns; triggers keep the index in step.
+    db["emdb_maps"].enable_fts(
+        ["emdb_id", "title", "sample_name", "organisms", "microscope", "software"],
+        tokenize="porter",
+        create_triggers=True,
+    )
+    db["pdb_models"].enable_fts(["pdb_id", "title"], tokenize="porter", create_triggers=True)
+
+
 def unknown_migrations(db: Database) -> list[str]:
     """Migrations applied to this file that this version does not know: a newer schema."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

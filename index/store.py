@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester.mapping.from_empiar import MappedEntry
+from harvester.mapping.common import Mapped
 from index import migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -38,8 +38,33 @@ _OWNED_BY = {
     "additional_metric": "owner_id",
     "data_file": "id",
     "image": "id",
+    "data_collection_strategy": "experiment_id",
+    "quality_metrics": "experiment_id",
+    "sample": "id",
+    "buffer_composition": "sample_id",
+    "buffer_component": "sample_id",
+    "sample_preparation": "id",
+    "cryoem_preparation": "preparation_id",
+    "instrument": "id",
+    "workflow_run": "id",
+    "refinement_parameters": "workflow_id",
+    "particle_picking_parameters": "workflow_id",
+    "study_sample": "study_id",
+    "experiment_sample": "experiment_id",
+    "experiment_instrument": "experiment_id",
+    "study_workflow": "study_id",
+    # Links between archives: owned by the record that stated them, named in x_owner.
+    "workflow_experiment": "x_owner",
+    "workflow_input": "x_owner",
+    "workflow_output": "x_owner",
 }
-NORMALIZED_TABLES = [*_OWNED_BY, "organization", "empiar_entries"]
+# source -> (front-door table, its key column)
+FRONT_DOORS = {
+    "empiar": ("empiar_entries", "accession"),
+    "emdb": ("emdb_maps", "emdb_id"),
+    "pdb": ("pdb_models", "pdb_id"),
+}
+NORMALIZED_TABLES = [*_OWNED_BY, "organization", *(t for t, _ in FRONT_DOORS.values())]
 
 
 class DatabaseError(Exception):
@@ -191,55 +216,78 @@ def _delete_owned(db: Database, dataset_id: str) -> None:
         )
 
 
-def write_entry(db: Database, mapped: MappedEntry, harvested_at: str) -> None:
-    """Replace everything one EMPIAR entry contributes. Call inside a transaction."""
-    dataset_id = f"empiar:{mapped.accession}"
-    _delete_owned(db, dataset_id)
+def _upsert(db: Database, table: str, key: str, row: dict[str, Any]) -> None:
+    # ON CONFLICT keeps the rowid, which the search indexes point at.
+    columns = list(row)
+    db.execute(
+        "insert into [{}] ({}) values ({}) on conflict ([{}]) do update set {}".format(
+            table,
+            ", ".join(f"[{c}]" for c in columns),
+            ", ".join("?" for _ in columns),
+            key,
+            ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != key),
+        ),
+        [row[c] for c in columns],
+    )
+
+
+def _write_search_text(db: Database, accession: str, text: dict[str, str]) -> None:
+    rowid = db.execute(
+        "select rowid from empiar_entries where accession = ?", [accession]
+    ).fetchone()[0]
+    # `linked` holds the words of linked maps and models; front_doors refreshes it.
+    old = db.execute("select linked from empiar_entries_fts where rowid = ?", [rowid]).fetchone()
+    db.execute("delete from empiar_entries_fts where rowid = ?", [rowid])
+    db.execute(
+        "insert into empiar_entries_fts (rowid, title, authors, imagesets, citation_title, linked) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [
+            rowid,
+            text["title"],
+            text["authors"],
+            text["imagesets"],
+            text["citation_title"],
+            old[0] if old else "",
+        ],
+    )
+
+
+def write_record(db: Database, mapped: Mapped, harvested_at: str) -> None:
+    """Replace everything one archive record contributes. Call inside a transaction."""
+    _delete_owned(db, mapped.dataset_id)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in mapped.records:
         for table, row in record.rows():
             by_table[table].append(row)
-    # Shared publications get their author list rewritten by whichever entry wrote them last.
+    # Shared publications get their author list rewritten by whichever record wrote them last.
     for pub in by_table.get("publication", []):
         db.execute("delete from publication_author where publication_id = ?", [pub["id"]])
     for table, rows in by_table.items():
         _insert_rows(db, table, rows)
-
-    row = {**mapped.front_door, "harvested_at": harvested_at}
-    columns = list(row)
-    db.execute(
-        "insert into empiar_entries ({}) values ({}) "
-        "on conflict (accession) do update set {}".format(
-            ", ".join(columns),
-            ", ".join("?" for _ in columns),
-            ", ".join(f"{c} = excluded.{c}" for c in columns if c != "accession"),
-        ),
-        [row[c] for c in columns],
-    )
-    rowid = db.execute(
-        "select rowid from empiar_entries where accession = ?", [mapped.accession]
-    ).fetchone()[0]
-    db.execute("delete from empiar_entries_fts where rowid = ?", [rowid])
-    text = mapped.search_text
-    db.execute(
-        "insert into empiar_entries_fts (rowid, title, authors, imagesets, citation_title) "
-        "values (?, ?, ?, ?, ?)",
-        [rowid, text["title"], text["authors"], text["imagesets"], text["citation_title"]],
-    )
+    table, key = FRONT_DOORS[mapped.source]
+    _upsert(db, table, key, {**mapped.front_door, "harvested_at": harvested_at})
+    if mapped.search_text:
+        _write_search_text(db, mapped.accession, mapped.search_text)
 
 
-def save_entry(db: Database, fetched: Fetched, mapped: MappedEntry, at: str) -> None:
+def save_record(db: Database, fetched: Fetched, mapped: Mapped, at: str) -> None:
     """Raw record and its rows, committed together: a kill leaves all of it or none."""
     with db.atomic():
         _save_source(db, fetched, at)
-        write_entry(db, mapped, at)
+        write_record(db, mapped, at)
+
+
+def save_raw(db: Database, fetched: Fetched, at: str) -> None:
+    """A raw answer with no rows of its own (an RCSB holdings status, for one)."""
+    with db.atomic():
+        _save_source(db, fetched, at)
 
 
 def clear_normalized(db: Database) -> None:
     """Empty every table that is rebuilt from source_record (call inside a transaction)."""
     for table in NORMALIZED_TABLES:
         db.execute(f"delete from [{table}]")
-    db.execute("delete from empiar_entries_fts")
+    db.execute("delete from empiar_entries_fts")  # the other indexes follow by trigger
 
 
 def start_run(db: Database, mode: str, options: dict[str, Any]) -> int:
@@ -251,29 +299,33 @@ def start_run(db: Database, mode: str, options: dict[str, Any]) -> int:
     return cursor.lastrowid
 
 
+RUN_COUNTS = (
+    "listed",
+    "fetched",
+    "not_modified",
+    "unchanged",
+    "new",
+    "updated",
+    "not_public",
+    "failed",
+)
+
+
 def finish_run(
-    db: Database, run_id: int, counts: dict[str, int], stats: Any, exit_status: int
+    db: Database, run_id: int, counts: dict[str, Any], stats: Any, exit_status: int
 ) -> None:
+    """Close a run: totals over all sources in columns, the per-source split in `counts`."""
+    totals = {k: sum(c.get(k, 0) for c in counts.values()) for k in RUN_COUNTS}
     with db.atomic():
         db.execute(
-            "update harvest_runs set finished_at = ?, listed = ?, fetched = ?, not_modified = ?, "
-            "unchanged = ?, new = ?, updated = ?, not_public = ?, failed = ?, requests = ?, "
-            "bytes = ?, retries = ?, exit_status = ? where id = ?",
+            "update harvest_runs set finished_at = ?, {}, counts = ?, requests = ?, bytes = ?, "
+            "retries = ?, exit_status = ? where id = ?".format(
+                ", ".join(f"{k} = ?" for k in RUN_COUNTS)
+            ),
             [
                 now(),
-                *(
-                    counts.get(k, 0)
-                    for k in (
-                        "listed",
-                        "fetched",
-                        "not_modified",
-                        "unchanged",
-                        "new",
-                        "updated",
-                        "not_public",
-                        "failed",
-                    )
-                ),
+                *totals.values(),
+                json.dumps({s: dict(c) for s, c in sorted(counts.items())}, sort_keys=True),
                 json.dumps(dict(stats.requests), sort_keys=True),
                 json.dumps(dict(stats.bytes), sort_keys=True),
                 stats.retries,

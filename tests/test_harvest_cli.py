@@ -24,9 +24,9 @@ def test_harvest_fills_front_door_and_lambda_ber_tables(server, tmp_path):
     # The drifted test record fails; everything else lands, so the exit code says "some failed".
     assert result.returncode == 1, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["new"] == GOOD_ENTRIES
-    assert summary["failed"] == len(OVERLAY_ENTRIES) == 1
-    assert summary["listed"] == GOOD_ENTRIES + 1
+    assert summary["empiar"]["new"] == GOOD_ENTRIES
+    assert summary["empiar"]["failed"] == len(OVERLAY_ENTRIES) == 1
+    assert summary["empiar"]["listed"] == GOOD_ENTRIES + 1
     assert query(db, "select count(*) from empiar_entries")[0][0] == GOOD_ENTRIES
 
     row = query(
@@ -114,8 +114,10 @@ def test_second_harvest_changes_no_row(server, tmp_path):
     before = table_dump(db, tables)
     result = harvest(server, db, "--json")
     summary = json.loads(result.stdout)
-    assert summary["unchanged"] == GOOD_ENTRIES
-    assert summary["new"] == summary["updated"] == 0
+    assert summary["empiar"]["unchanged"] == GOOD_ENTRIES
+    assert summary["empiar"]["new"] == summary["empiar"]["updated"] == 0
+    assert summary["emdb"]["unchanged"] == summary["emdb"]["fetched"]
+    assert summary["pdb"]["new"] == summary["pdb"]["updated"] == 0
     assert table_dump(db, tables) == before
 
 
@@ -130,7 +132,7 @@ def test_changed_entry_is_rewritten(server, tmp_path):
     (path / "EMPIAR-10442.json").write_text(json.dumps(body))
     server.snapshot.entries["EMPIAR-10442"] = path / "EMPIAR-10442.json"
     summary = json.loads(harvest(server, db, "--ids", "EMPIAR-10442", "--json").stdout)
-    assert summary["updated"] == 1
+    assert summary["empiar"]["updated"] == 1
     assert query(db, "select title, imageset_count from empiar_entries") == [
         ("A corrected title", 1)
     ]
@@ -146,7 +148,7 @@ def test_ids_option_restricts_the_harvest(server, tmp_path):
     db = tmp_path / "empiar.db"
     result = harvest(server, db, "--ids", "EMPIAR-10442,11419,90001-90003", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["listed"] == 5
+    assert json.loads(result.stdout)["empiar"]["listed"] == 5
     assert [r[0] for r in query(db, "select accession from empiar_entries order by accession")] == [
         "EMPIAR-10442",
         "EMPIAR-11419",
@@ -162,7 +164,7 @@ def test_not_public_ids_are_recorded(server, tmp_path):
     db = tmp_path / "empiar.db"
     result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-19999", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["not_public"] == 1
+    assert json.loads(result.stdout)["empiar"]["not_public"] == 1
     assert query(
         db, "select http_status, payload from source_record where accession = 'EMPIAR-19999'"
     ) == [(404, None)]
@@ -175,10 +177,10 @@ def test_limit_and_listing_union(server, tmp_path):
     server.hidden = {"EMPIAR-10442"}  # dropped by the listings this time...
     harvest(server, db, "--ids", "EMPIAR-10442")
     summary = json.loads(harvest(server, db, "--limit", "3", "--json").stdout)
-    assert summary["listed"] == 3
+    assert summary["empiar"]["listed"] == 3
     # ...but still known from the database, so a full run includes it.
     summary = json.loads(harvest(server, db, "--json").stdout)
-    assert summary["listed"] == GOOD_ENTRIES + 1
+    assert summary["empiar"]["listed"] == GOOD_ENTRIES + 1
 
 
 def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):
@@ -206,7 +208,7 @@ def test_status_reports_counts_and_runs(server, tmp_path):
     assert f"EMPIAR entries: {GOOD_ENTRIES}" in result.stdout
     assert "Errors in the last run: 1" in result.stdout
     report = json.loads(run_cli("status", str(db), "--json").stdout)
-    by_status = {r["status"]: r["count"] for r in report["records"]}
+    by_status = {r["status"]: r["count"] for r in report["records"] if r["source"] == "empiar"}
     assert by_status == {"REL": GOOD_ENTRIES - 1, "OBS": 1}
     assert report["last_harvest"] is not None
 
@@ -216,11 +218,11 @@ def test_html_error_page_with_status_200_is_recorded_not_a_crash(server, tmp_pat
     server.faults = {"/empiar/api/entry/EMPIAR-10442/": ["html", "html"]}
     result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-11419", "--json")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert json.loads(result.stdout)["new"] == 1
+    assert json.loads(result.stdout)["empiar"]["new"] == 1
     assert query(db, "select accession, kind, http_status from harvest_errors") == [
         ("EMPIAR-10442", "invalid-json", 200)
     ]
     # The next run retries the failed record and it lands.
     result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-11419", "--json")
     assert result.returncode == 0
-    assert json.loads(result.stdout)["new"] == 1
+    assert json.loads(result.stdout)["empiar"]["new"] == 1

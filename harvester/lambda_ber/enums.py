@@ -142,3 +142,162 @@ class DatabaseNameEnum(StrEnum):
     empiar = "empiar"
     pdb = "pdb"
     other = "other"
+
+
+class SampleTypeEnum(StrEnum):
+    protein = "protein"
+    nucleic_acid = "nucleic_acid"
+    complex = "complex"
+    membrane_protein = "membrane_protein"
+    virus = "virus"
+    organelle = "organelle"
+    cell = "cell"
+    tissue = "tissue"
+
+
+class PreparationTypeEnum(StrEnum):
+    cryo_em = "cryo_em"
+    xray_crystallography = "xray_crystallography"
+    saxs = "saxs"
+    sans = "sans"
+    protein_expression = "protein_expression"
+    protein_purification = "protein_purification"
+    negative_stain = "negative_stain"
+
+
+class WorkflowTypeEnum(StrEnum):
+    motion_correction = "motion_correction"
+    ctf_estimation = "ctf_estimation"
+    particle_picking = "particle_picking"
+    classification_2d = "classification_2d"
+    classification_3d = "classification_3d"
+    refinement = "refinement"
+    model_building = "model_building"
+    phasing = "phasing"
+    integration = "integration"
+    scaling = "scaling"
+    saxs_analysis = "saxs_analysis"
+    xas_normalization = "xas_normalization"
+    xanes_analysis = "xanes_analysis"
+    exafs_analysis = "exafs_analysis"
+    em_2d_classification = "em_2d_classification"
+    mass_spec_deconvolution = "mass_spec_deconvolution"
+    particle_extraction = "particle_extraction"
+    ab_initio = "ab_initio"
+    postprocessing = "postprocessing"
+    map_validation = "map_validation"
+    model_refinement = "model_refinement"
+    model_validation = "model_validation"
+
+
+class CollectionModeEnum(StrEnum):
+    counting = "counting"
+    super_resolution = "super_resolution"
+    continuous = "continuous"
+    oscillation = "oscillation"
+    still = "still"
+    batch = "batch"
+    sec_saxs = "sec_saxs"
+    single_particle = "single_particle"
+
+
+class DetectorTechnologyEnum(StrEnum):
+    direct_electron_detector = "direct_electron_detector"
+    ccd = "ccd"
+    cmos = "cmos"
+    hybrid_photon_counting = "hybrid_photon_counting"
+    scintillator_coupled = "scintillator_coupled"
+    imaging_plate = "imaging_plate"
+    film = "film"
+
+
+class DetectorModeEnum(StrEnum):
+    counting = "counting"
+    integrating = "integrating"
+    super_resolution = "super_resolution"
+    linear = "linear"
+    correlated_double_sampling = "correlated_double_sampling"
+
+
+class ImagingModeEnum(StrEnum):
+    EFTEM = "EFTEM"
+    TEM = "TEM"
+    STEM = "STEM"
+
+
+class GridTypeEnum(StrEnum):
+    c_flat = "c_flat"
+    quantifoil = "quantifoil"
+    lacey_carbon = "lacey_carbon"
+    ultrathin_carbon = "ultrathin_carbon"
+    gold = "gold"
+
+
+class GridMaterialEnum(StrEnum):
+    carbon = "carbon"
+    gold = "gold"
+    graphene = "graphene"
+    silicon_nitride = "silicon_nitride"
+
+
+class VitrificationMethodEnum(StrEnum):
+    plunge_freezing = "plunge_freezing"
+    high_pressure_freezing = "high_pressure_freezing"
+    slam_freezing = "slam_freezing"
+
+
+SymmetryEnum = StrEnum(
+    "SymmetryEnum",
+    [(f"C{n}", f"C{n}") for n in range(1, 11)]
+    + [(f"D{n}", f"D{n}") for n in range(2, 11)]
+    + [("T", "T"), ("O", "O"), ("I", "I")],
+)
+
+
+class InstrumentCategoryEnum(StrEnum):
+    SYNCHROTRON_BEAMLINE = "SYNCHROTRON_BEAMLINE"
+    NEUTRON_BEAMLINE = "NEUTRON_BEAMLINE"
+    XFEL_BEAMLINE = "XFEL_BEAMLINE"
+    ELECTRON_MICROSCOPE = "ELECTRON_MICROSCOPE"
+    BENCHTOP_XRAY = "BENCHTOP_XRAY"
+    OPTICAL_MICROSCOPE = "OPTICAL_MICROSCOPE"
+    SPECTROMETER = "SPECTROMETER"
+
+
+class InstrumentRoleEnum(StrEnum):
+    primary = "primary"
+    detector = "detector"
+    sample_handler = "sample_handler"
+
+
+class InputTypeEnum(StrEnum):
+    raw_data = "raw_data"
+    reference = "reference"
+    parameters = "parameters"
+    mask = "mask"
+
+
+class OutputTypeEnum(StrEnum):
+    map = "map"
+    model = "model"
+    particles = "particles"
+    micrographs = "micrographs"
+    ctf_estimates = "ctf_estimates"
+    metadata = "metadata"
+    statistics = "statistics"
+    processed_data = "processed_data"
+    log = "log"
+
+
+class SampleRoleEnum(StrEnum):
+    target = "target"
+    control = "control"
+    reference = "reference"
+    blank = "blank"
+
+
+class ExperimentSampleRoleEnum(StrEnum):
+    target = "target"
+    buffer_blank = "buffer_blank"
+    standard = "standard"
+    size_marker = "size_marker"

@@ -13,47 +13,83 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from harvester.lambda_ber.enums import (
+    CollectionModeEnum,
     DatabaseNameEnum,
     DataTypeEnum,
+    DetectorModeEnum,
+    DetectorTechnologyEnum,
     ExperimentalMethodEnum,
+    ExperimentSampleRoleEnum,
     FileFormatEnum,
+    GridMaterialEnum,
+    GridTypeEnum,
+    ImagingModeEnum,
+    InputTypeEnum,
+    InstrumentCategoryEnum,
+    InstrumentRoleEnum,
     OrganizationRoleEnum,
     OrganizationTypeEnum,
+    OutputTypeEnum,
     PersonRoleEnum,
+    PreparationTypeEnum,
     ProcessingStatusEnum,
+    SampleRoleEnum,
+    SampleTypeEnum,
+    SymmetryEnum,
     TechniqueEnum,
+    VitrificationMethodEnum,
+    WorkflowTypeEnum,
 )
+
+
+def _kinds(annotation: Any) -> tuple:
+    return (annotation, *typing.get_args(annotation))
+
+
+def _is_quantity(annotation: Any) -> bool:
+    return QuantityValue in _kinds(annotation)
+
+
+def _is_nested(annotation: Any) -> bool:
+    """Multivalued slots and inlined groups: stored in tables of their own."""
+    return typing.get_origin(annotation) is list or any(
+        isinstance(a, type) and issubclass(a, _Group) for a in _kinds(annotation)
+    )
+
+
+def _flatten(model: BaseModel) -> dict[str, Any]:
+    """A model's scalar slots as one row: QuantityValue slots become `_value` / `_unit` pairs;
+    multivalued slots and inlined groups are left to their own tables."""
+    row: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if _is_quantity(info.annotation):
+            row[f"{name}_value"] = value.numeric_value if value is not None else None
+            row[f"{name}_unit"] = value.unit if value is not None else None
+        elif not _is_nested(info.annotation):
+            row[name] = value
+    return row
+
+
+class _Group(BaseModel):
+    """An inlined lambda-ber AttributeGroup, kept in a 1:1 table keyed by its owner's id."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    table: ClassVar[str]
+    owner_key: ClassVar[str]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
     table: ClassVar[str]
 
-    @classmethod
-    def columns(cls) -> list[str]:
-        """The table's columns, in model order."""
-        out = []
-        for name, info in cls.model_fields.items():
-            if QuantityValue in typing.get_args(info.annotation):
-                out += [f"{name}_value", f"{name}_unit"]
-            elif typing.get_origin(info.annotation) is not list:
-                out.append(name)
-        return out
-
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
-        row: dict[str, Any] = {}
+        out = [(self.table, _flatten(self))]
         for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, QuantityValue):
-                row[f"{name}_value"] = value.numeric_value
-                row[f"{name}_unit"] = value.unit
-            elif value is None and QuantityValue in typing.get_args(
-                type(self).model_fields[name].annotation
-            ):
-                row[f"{name}_value"] = row[f"{name}_unit"] = None
-            elif not isinstance(value, list):  # multivalued slots become child rows
-                row[name] = value
-        return [(self.table, row), *self._children()]
+            group = getattr(self, name)
+            if isinstance(group, _Group):
+                out.append((group.table, {group.owner_key: self.id, **_flatten(group)}))
+        return out + self._children()
 
     def _children(self) -> list[tuple[str, dict[str, Any]]]:
         return []
@@ -159,9 +195,18 @@ class ExperimentRun(NamedThing):
     experimental_method: ExperimentalMethodEnum | None = None
     raw_data_location: str | None = None
     processing_status: ProcessingStatusEnum | None = None
+    experiment_date: str | None = None
     calibrated_pixel_size: QuantityValue | None = None
     frames_per_movie: QuantityValue | None = None
     number_of_images: QuantityValue | None = None
+    magnification: QuantityValue | None = None
+    total_dose: QuantityValue | None = None
+    total_exposure_time: QuantityValue | None = None
+    defocus_range_min: QuantityValue | None = None
+    defocus_range_max: QuantityValue | None = None
+    acquisition_software: str | None = None
+    data_collection_strategy: DataCollectionStrategy | None = None
+    quality_metrics: QualityMetrics | None = None
 
 
 class DataFile(NamedThing):
@@ -189,6 +234,7 @@ class DataFile(NamedThing):
     x_micrographs_file_pattern: str | None = None
     x_picked_particles_file_pattern: str | None = None
     x_picked_particles_directory: str | None = None
+    x_contour_level: float | None = None
 
 
 class Image(NamedThing):
@@ -203,6 +249,7 @@ class Image(NamedThing):
     dimensions_z: QuantityValue | None = None
     voxel_size: QuantityValue | None = None
     frames: QuantityValue | None = None
+    reconstruction_method: str | None = None
     x_data_file_id: str | None = None
 
 
@@ -264,3 +311,193 @@ class AdditionalMetric(_Model):
     attribute_label: str
     numeric_value: float
     unit: str
+
+
+# --- the sample, its preparation, the instrument --------------------------------------------
+
+
+class BufferComposition(_Group):
+    table = "buffer_composition"
+    owner_key = "sample_id"
+    ph: QuantityValue | None = None
+    components: list[str] = Field(default_factory=list)
+
+
+class Sample(NamedThing):
+    table = "sample"
+    sample_code: str
+    sample_type: SampleTypeEnum
+    molecular_weight: QuantityValue | None = None
+    concentration: QuantityValue | None = None
+    buffer_composition: BufferComposition | None = None
+    organism: str | None = None
+    oligomeric_state: str | None = None
+    x_organism_name: str | None = None
+
+    def _children(self) -> list[tuple[str, dict[str, Any]]]:
+        if not self.buffer_composition:
+            return []
+        return [
+            ("buffer_component", {"sample_id": self.id, "position": i, "component": c})
+            for i, c in enumerate(self.buffer_composition.components, start=1)
+        ]
+
+
+class CryoEMPreparation(_Group):
+    table = "cryoem_preparation"
+    owner_key = "preparation_id"
+    grid_type: GridTypeEnum | None = None
+    grid_material: GridMaterialEnum | None = None
+    support_film: str | None = None
+    vitrification_method: VitrificationMethodEnum | None = None
+    vitrification_instrument: str | None = None
+    cryogen: str | None = None
+    humidity_percentage: QuantityValue | None = None
+    chamber_temperature: QuantityValue | None = None
+    glow_discharge_applied: bool | None = None
+
+
+class SamplePreparation(NamedThing):
+    table = "sample_preparation"
+    preparation_type: PreparationTypeEnum
+    sample_id: str
+    protocol_description: str | None = None
+    cryoem_preparation: CryoEMPreparation | None = None
+
+
+class Instrument(NamedThing):
+    """Instrument and CryoEMInstrument in one table; `instrument_type` names the class."""
+
+    table = "instrument"
+    instrument_type: str
+    instrument_code: str
+    instrument_category: InstrumentCategoryEnum | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    accelerating_voltage: QuantityValue | None = None
+    cs: QuantityValue | None = None
+    electron_source: str | None = None
+    illumination_mode: str | None = None
+    imaging_mode: ImagingModeEnum | None = None
+    specimen_holder_model: str | None = None
+    detector_model: str | None = None
+    detector_manufacturer: str | None = None
+    detector_technology: DetectorTechnologyEnum | None = None
+    detector_mode: DetectorModeEnum | None = None
+    energy_filter_present: bool | None = None
+    energy_filter_model: str | None = None
+
+
+# --- what the experiment measured and what processing made of it ------------------------------
+
+
+class DataCollectionStrategy(_Group):
+    table = "data_collection_strategy"
+    owner_key = "experiment_id"
+    collection_mode: CollectionModeEnum | None = None
+    detector_mode: DetectorModeEnum | None = None
+    total_dose: QuantityValue | None = None
+
+
+class QualityMetrics(_Group):
+    table = "quality_metrics"
+    owner_key = "experiment_id"
+    resolution: QuantityValue | None = None
+    clashscore: QuantityValue | None = None
+    ramachandran_outliers_percent: QuantityValue | None = None
+
+
+class RefinementParameters(_Group):
+    table = "refinement_parameters"
+    owner_key = "workflow_id"
+    symmetry: SymmetryEnum | None = None
+    axial_symmetry: str | None = None
+    pixel_size: QuantityValue | None = None
+    resolution_0_143: QuantityValue | None = None
+    number_of_particles: int | None = None
+    helical_rise: QuantityValue | None = None
+    helical_twist: QuantityValue | None = None
+
+
+class ParticlePickingParameters(_Group):
+    table = "particle_picking_parameters"
+    owner_key = "workflow_id"
+    number_of_particles_selected: int | None = None
+
+
+class WorkflowRun(NamedThing):
+    table = "workflow_run"
+    workflow_code: str
+    workflow_type: WorkflowTypeEnum
+    software_name: str
+    software_version: str | None = None
+    additional_software: str | None = None
+    deposited_to_pdb: bool | None = None
+    pdb_id: str | None = None
+    resolution_high: QuantityValue | None = None
+    clashscore: QuantityValue | None = None
+    ramachandran_outliers: QuantityValue | None = None
+    processing_notes: str | None = None
+    refinement_params: RefinementParameters | None = None
+    particle_picking_params: ParticlePickingParameters | None = None
+
+
+# --- associations between them ----------------------------------------------------------------
+
+
+class StudySampleAssociation(_Model):
+    table = "study_sample"
+    study_id: str
+    sample_id: str
+    role: SampleRoleEnum | None = None
+
+
+class ExperimentSampleAssociation(_Model):
+    table = "experiment_sample"
+    experiment_id: str
+    sample_id: str
+    role: ExperimentSampleRoleEnum | None = None
+    preparation_id: str | None = None
+
+
+class ExperimentInstrumentAssociation(_Model):
+    table = "experiment_instrument"
+    experiment_id: str
+    instrument_id: str
+    role: InstrumentRoleEnum | None = None
+
+
+class StudyWorkflowAssociation(_Model):
+    table = "study_workflow"
+    study_id: str
+    workflow_id: str
+
+
+# These three link records of different archives (an EMPIAR experiment feeds an EMDB
+# reconstruction; an EMDB map feeds a PDB model), so each row names the record that stated it.
+
+
+class WorkflowExperimentAssociation(_Model):
+    table = "workflow_experiment"
+    workflow_id: str
+    experiment_id: str
+    x_owner: str
+
+
+class WorkflowInputAssociation(_Model):
+    table = "workflow_input"
+    workflow_id: str
+    file_id: str
+    input_type: InputTypeEnum | None = None
+    x_owner: str
+
+
+class WorkflowOutputAssociation(_Model):
+    table = "workflow_output"
+    workflow_id: str
+    file_id: str
+    output_type: OutputTypeEnum | None = None
+    x_owner: str
+
+
+ExperimentRun.model_rebuild()

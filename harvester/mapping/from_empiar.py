@@ -3,96 +3,49 @@
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
-from typing import Any
 
 from harvester.lambda_ber import models as lb
 from harvester.lambda_ber.enums import (
     DatabaseNameEnum,
     FileFormatEnum,
+    InputTypeEnum,
     OrganizationRoleEnum,
-    OrganizationTypeEnum,
     PersonRoleEnum,
     ProcessingStatusEnum,
     TechniqueEnum,
 )
 from harvester.mapping import vocab
+from harvester.mapping.common import (
+    Mapped,
+    People,
+    distinct,
+    emdb_id,
+    funders,
+    organization,
+    publication,
+)
 from harvester.raw.empiar import Contact, Entry
 from harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
 ENTRY_PAGE = "https://www.ebi.ac.uk/empiar/{accession}/"
-_ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[0-9X]$")
-_EMD_RE = re.compile(r"^(?:EMD-?)?(\d{4,})$", re.IGNORECASE)
-
-
-@dataclass
-class MappedEntry:
-    """Everything one EMPIAR entry contributes to the database."""
-
-    accession: str
-    records: list[lb._Model]
-    front_door: dict[str, Any]
-    search_text: dict[str, str]
 
 
 def curie(accession: str) -> str:
     return f"empiar:{accession}"
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "unnamed"
-
-
-def orcid_url(orcid: str | None) -> str | None:
-    if orcid and _ORCID_RE.match(orcid.strip()):
-        return f"https://orcid.org/{orcid.strip()}"
-    return None
-
-
-def emdb_id(value: str) -> str | None:
-    match = _EMD_RE.match(value.strip())
-    return f"EMD-{match.group(1)}" if match else None
-
-
-class _People:
-    """Collects Person rows for one entry, merging the same person seen in several roles."""
-
-    def __init__(self, dataset_id: str) -> None:
-        self.dataset_id = dataset_id
-        self.persons: dict[str, dict[str, Any]] = {}
-        self.affiliations: list[tuple[str, Contact]] = []
-
-    def add(self, local: str, orcid: str | None, **fields: Any) -> str:
-        pid = orcid_url(orcid) or f"{self.dataset_id}/person/{local}"
-        person = self.persons.setdefault(pid, {"id": pid, "orcid": orcid_url(orcid)})
-        for key, value in fields.items():
-            if value is not None and person.get(key) is None:
-                person[key] = value
-        return pid
-
-    def add_contact(self, local: str, contact: Contact) -> str:
-        pid = self.add(
-            local,
-            contact.author_orcid,
-            full_name=contact.full_name,
-            given_name=contact.first_name,
-            family_name=contact.last_name,
-            email=contact.email,
-            affiliation=contact.organization,
-        )
-        if contact.organization:
-            self.affiliations.append((pid, contact))
-        return pid
-
-    def records(self) -> list[lb.Person]:
-        return [lb.Person(title=p.get("full_name"), **p) for p in self.persons.values()]
-
-
-def _organization(name: str, **fields: Any) -> lb.Organization:
-    return lb.Organization(id=f"empiar:organization/{slug(name)}", title=name, **fields)
+def _contact(people: People, local: str, contact: Contact) -> str:
+    return people.add(
+        local,
+        contact.author_orcid,
+        full_name=contact.full_name,
+        given_name=contact.first_name,
+        family_name=contact.last_name,
+        email=contact.email,
+        affiliation=contact.organization,
+    )
 
 
 def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
@@ -143,39 +96,28 @@ def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
     return refs
 
 
-def _publications(entry: Entry, study_id: str, dataset_id: str):
+def _publications(entry: Entry, study_id: str, dataset_id: str) -> list[lb._Model]:
     records: list[lb._Model] = []
     for i, cit in enumerate(entry.citation, start=1):
-        if cit.doi:
-            pub_id = f"doi:{cit.doi}"
-        elif cit.pubmedid:
-            pub_id = f"pmid:{cit.pubmedid}"
-        else:
-            pub_id = f"{dataset_id}/publication/{i}"
-        records.append(
-            lb.Publication(
-                id=pub_id,
-                title=cit.title,
-                doi=f"doi:{cit.doi}" if cit.doi else None,
-                pubmed_id=f"pmid:{cit.pubmedid}" if cit.pubmedid else None,
-                authors=[a.name for a in cit.authors if a.name],
-                journal=cit.journal,
-                journal_abbreviation=cit.journal_abbreviation,
-                volume=cit.volume,
-                issue=cit.issue,
-                page_first=cit.first_page,
-                page_last=cit.last_page,
-                year=cit.year,
-                language=cit.language,
-                journal_country=cit.country,
-                unpublished=None if cit.published is None else not cit.published,
-            )
-        )
         # EMPIAR marks no primary citation; the first one listed is taken as primary.
-        records.append(
-            lb.StudyPublicationAssociation(
-                study_id=study_id, publication_id=pub_id, is_primary=i == 1
-            )
+        records += publication(
+            f"{dataset_id}/publication/{i}",
+            study_id,
+            i == 1,
+            doi=cit.doi,
+            pubmed_id=cit.pubmedid,
+            title=cit.title,
+            authors=[a.name for a in cit.authors if a.name],
+            journal=cit.journal,
+            journal_abbreviation=cit.journal_abbreviation,
+            volume=cit.volume,
+            issue=cit.issue,
+            page_first=cit.first_page,
+            page_last=cit.last_page,
+            year=cit.year,
+            language=cit.language,
+            journal_country=cit.country,
+            unpublished=None if cit.published is None else not cit.published,
         )
     return records
 
@@ -288,23 +230,15 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
     return records
 
 
-def _distinct(values) -> list:
-    seen: dict = {}
-    for v in values:
-        if v is not None and v != "":
-            seen.setdefault(v, None)
-    return list(seen)
-
-
-def map_entry(entry: Entry) -> MappedEntry:
+def map_entry(entry: Entry) -> Mapped:
     """Map one EMPIAR entry. Pure: the same raw record always gives the same output."""
     acc = entry.accession
     number = acc.removeprefix("EMPIAR-")
     dataset_id = curie(acc)
     study_id = f"{dataset_id}/study"
     experiment_id = f"{dataset_id}/experiment"
-    emdb_ids = _distinct(emdb_id(x) for x in entry.cross_references)
-    pdb_ids = _distinct(normalize_pdb_id(x) for x in entry.related_pdb_entries)
+    emdb_ids = distinct(emdb_id(x) for x in entry.cross_references)
+    pdb_ids = distinct(normalize_pdb_id(x) for x in entry.related_pdb_entries)
 
     records: list[lb._Model] = [
         lb.Dataset(
@@ -321,41 +255,30 @@ def map_entry(entry: Entry) -> MappedEntry:
             id=study_id,
             dataset_id=dataset_id,
             title=entry.title,
-            keywords=_distinct([entry.experiment_type, entry.scale]),
+            keywords=distinct([entry.experiment_type, entry.scale]),
             database_cross_references=_cross_references(entry, emdb_ids, pdb_ids),
         ),
     ]
 
-    people = _People(dataset_id)
-    links: list[lb._Model] = []
-    for pos, author in enumerate(entry.authors, start=1):
-        pid = people.add(str(pos), author.author_orcid, full_name=author.name)
-        links.append(
-            lb.StudyPersonAssociation(
-                study_id=study_id, person_id=pid, role=PersonRoleEnum.author, author_position=pos
-            )
-        )
+    people = People(dataset_id, study_id)
+    people.authors([(a.name, a.author_orcid) for a in entry.authors if a.name])
+    affiliations: list[tuple[str, Contact]] = []
     if entry.corresponding_author:
-        pid = people.add_contact("contact", entry.corresponding_author)
-        links.append(
-            lb.StudyPersonAssociation(
-                study_id=study_id, person_id=pid, role=PersonRoleEnum.contact, corresponding=True
-            )
-        )
+        pid = _contact(people, "contact", entry.corresponding_author)
+        people.link(pid, PersonRoleEnum.contact, corresponding=True)
+        affiliations.append((pid, entry.corresponding_author))
     for i, pi in enumerate(entry.principal_investigator, start=1):
-        pid = people.add_contact(f"pi-{i}", pi)
-        links.append(
-            lb.StudyPersonAssociation(
-                study_id=study_id, person_id=pid, role=PersonRoleEnum.principal_investigator
-            )
-        )
+        pid = _contact(people, f"pi-{i}", pi)
+        people.link(pid, PersonRoleEnum.principal_investigator)
+        affiliations.append((pid, pi))
     records += people.records()
-    records += links
 
     organizations: dict[str, lb.Organization] = {}
-    for pid, contact in people.affiliations:
-        org = _organization(
-            contact.organization, location=contact.town_or_city, country=contact.country
+    for pid, contact in affiliations:
+        if not contact.organization:
+            continue
+        org = organization(
+            "empiar", contact.organization, location=contact.town_or_city, country=contact.country
         )
         organizations.setdefault(org.id, org)
         records.append(
@@ -363,28 +286,34 @@ def map_entry(entry: Entry) -> MappedEntry:
                 person_id=pid, organization_id=org.id, role=OrganizationRoleEnum.primary_affiliation
             )
         )
-    for grant in entry.grant_references:
-        if not grant.funding_body:
-            continue
-        org = _organization(
-            grant.funding_body,
-            organization_type=OrganizationTypeEnum.funding_agency,
-            country=grant.country,
-        )
-        organizations.setdefault(org.id, org)
-        records.append(
-            lb.StudyOrganizationAssociation(
-                study_id=study_id,
-                organization_id=org.id,
-                role=OrganizationRoleEnum.funder,
-                award_number=grant.code,
-            )
-        )
     records += organizations.values()
+    records += funders(
+        "empiar",
+        study_id,
+        [(g.funding_body, g.code, g.country) for g in entry.grant_references if g.funding_body],
+    )
     records += _publications(entry, study_id, dataset_id)
     records += _experiment(entry, dataset_id, number)
     records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
     records += _imagesets(entry, dataset_id, experiment_id, number)
+    # EMPIAR is the authoritative side of the link: its data collection fed these maps'
+    # reconstructions, and its imagesets were their raw input.
+    for emd in emdb_ids:
+        workflow_id = f"emdb:{emd}/workflow/reconstruction"
+        records.append(
+            lb.WorkflowExperimentAssociation(
+                workflow_id=workflow_id, experiment_id=experiment_id, x_owner=dataset_id
+            )
+        )
+        records += [
+            lb.WorkflowInputAssociation(
+                workflow_id=workflow_id,
+                file_id=f"{dataset_id}/imageset/{k}",
+                input_type=InputTypeEnum.raw_data,
+                x_owner=dataset_id,
+            )
+            for k in range(1, len(entry.imagesets) + 1)
+        ]
 
     experiment = next(r for r in records if isinstance(r, lb.ExperimentRun))
     primary = entry.citation[0] if entry.citation else None
@@ -412,8 +341,8 @@ def map_entry(entry: Entry) -> MappedEntry:
         ),
         "imageset_count": len(entry.imagesets),
         "image_count": sum(i.num_images_or_tilt_series or 0 for i in entry.imagesets),
-        "categories": json.dumps(_distinct(i.category for i in entry.imagesets)),
-        "data_formats": json.dumps(_distinct(i.data_format for i in entry.imagesets)),
+        "categories": json.dumps(distinct(i.category for i in entry.imagesets)),
+        "data_formats": json.dumps(distinct(i.data_format for i in entry.imagesets)),
         "pixel_size_min_a": min(pixel_sizes) if pixel_sizes else None,
         "emdb_ids": json.dumps(emdb_ids),
         "pdb_ids": json.dumps(pdb_ids),
@@ -429,4 +358,4 @@ def map_entry(entry: Entry) -> MappedEntry:
         "imagesets": "\n".join(t for i in entry.imagesets for t in (i.name, i.details) if t),
         "citation_title": front_door["citation_title"] or "",
     }
-    return MappedEntry(acc, records, front_door, search_text)
+    return Mapped("empiar", acc, dataset_id, records, front_door, search_text)

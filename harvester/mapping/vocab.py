@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from harvester.lambda_ber.enums import (
     DataTypeEnum,
+    DetectorModeEnum,
+    DetectorTechnologyEnum,
     ExperimentalMethodEnum,
     FileFormatEnum,
+    GridMaterialEnum,
+    GridTypeEnum,
+    SampleTypeEnum,
+    SymmetryEnum,
     TechniqueEnum,
+    WorkflowTypeEnum,
 )
 
 EXPERIMENT_TYPE: dict[str, tuple[TechniqueEnum, ExperimentalMethodEnum | None]] = {
@@ -59,3 +66,131 @@ DATA_FORMAT: dict[str, FileFormatEnum] = {
     "BIG DATA VIEWER HDF5": FileFormatEnum.hdf5,
     "SMV": FileFormatEnum.img,
 }
+
+EMDB_METHOD: dict[str, ExperimentalMethodEnum] = {
+    "singleParticle": ExperimentalMethodEnum.single_particle_analysis,
+    "helical": ExperimentalMethodEnum.helical_reconstruction,
+    "subtomogramAveraging": ExperimentalMethodEnum.subtomogram_averaging,
+    "tomography": ExperimentalMethodEnum.electron_tomography,
+    "electronCrystallography": ExperimentalMethodEnum.electron_crystallography,
+}
+RCSB_METHOD: dict[str, ExperimentalMethodEnum] = {
+    "SINGLE PARTICLE": ExperimentalMethodEnum.single_particle_analysis,
+    "HELICAL": ExperimentalMethodEnum.helical_reconstruction,
+    "SUBTOMOGRAM AVERAGING": ExperimentalMethodEnum.subtomogram_averaging,
+    "TOMOGRAPHY": ExperimentalMethodEnum.electron_tomography,
+    "CRYSTALLOGRAPHY": ExperimentalMethodEnum.electron_crystallography,
+    "ELECTRON CRYSTALLOGRAPHY": ExperimentalMethodEnum.electron_crystallography,
+}
+# Human-readable method names for the front doors, one vocabulary across EMDB and RCSB.
+METHOD_LABEL: dict[ExperimentalMethodEnum, str] = {
+    ExperimentalMethodEnum.single_particle_analysis: "single particle",
+    ExperimentalMethodEnum.helical_reconstruction: "helical",
+    ExperimentalMethodEnum.subtomogram_averaging: "subtomogram averaging",
+    ExperimentalMethodEnum.electron_tomography: "tomography",
+    ExperimentalMethodEnum.electron_crystallography: "electron crystallography",
+}
+TOMOGRAPHIC_METHODS = {
+    ExperimentalMethodEnum.subtomogram_averaging,
+    ExperimentalMethodEnum.electron_tomography,
+}
+
+
+def technique_for(method: ExperimentalMethodEnum | None) -> TechniqueEnum:
+    if method in TOMOGRAPHIC_METHODS:
+        return TechniqueEnum.cryo_et
+    if method == ExperimentalMethodEnum.electron_crystallography:
+        return TechniqueEnum.microed
+    return TechniqueEnum.cryo_em
+
+
+DETECTOR_MODE: dict[str, DetectorModeEnum] = {
+    "COUNTING": DetectorModeEnum.counting,
+    "SUPER-RESOLUTION": DetectorModeEnum.super_resolution,
+    "INTEGRATING": DetectorModeEnum.integrating,
+}
+_DIRECT_DETECTORS = ("K2", "K3", "FALCON", "DE-", "DIRECT ELECTRON", "APOLLO", "CETA-D", "EER")
+
+
+def detector_technology(model: str | None) -> DetectorTechnologyEnum | None:
+    if not model:
+        return None
+    upper = model.upper()
+    if any(key in upper for key in _DIRECT_DETECTORS):
+        return DetectorTechnologyEnum.direct_electron_detector
+    if "CCD" in upper or "ULTRASCAN" in upper:
+        return DetectorTechnologyEnum.ccd
+    if "FILM" in upper:
+        return DetectorTechnologyEnum.film
+    return None
+
+
+def grid_type(model: str | None) -> GridTypeEnum | None:
+    upper = (model or "").upper()
+    for key, value in (
+        ("QUANTIFOIL", GridTypeEnum.quantifoil),
+        ("C-FLAT", GridTypeEnum.c_flat),
+        ("CFLAT", GridTypeEnum.c_flat),
+        ("LACEY", GridTypeEnum.lacey_carbon),
+        ("ULTRATHIN", GridTypeEnum.ultrathin_carbon),
+        ("ULTRAUFOIL", GridTypeEnum.gold),
+    ):
+        if key in upper:
+            return value
+    return None
+
+
+GRID_MATERIAL: dict[str, GridMaterialEnum] = {
+    "GOLD": GridMaterialEnum.gold,
+    "CARBON": GridMaterialEnum.carbon,
+    "GRAPHENE": GridMaterialEnum.graphene,
+    "GRAPHENE OXIDE": GridMaterialEnum.graphene,
+    "SILICON NITRIDE": GridMaterialEnum.silicon_nitride,
+}
+SYMMETRY = {s.value for s in SymmetryEnum}
+
+# EMDB supramolecule kinds and RCSB assembly types -> SampleTypeEnum.
+SAMPLE_TYPE: dict[str, SampleTypeEnum] = {
+    "complex_supramolecule": SampleTypeEnum.complex,
+    "virus_supramolecule": SampleTypeEnum.virus,
+    "organelle_or_cellular_component_supramolecule": SampleTypeEnum.organelle,
+    "cell_supramolecule": SampleTypeEnum.cell,
+    "tissue_supramolecule": SampleTypeEnum.tissue,
+    "protein_or_peptide": SampleTypeEnum.protein,
+    "dna": SampleTypeEnum.nucleic_acid,
+    "rna": SampleTypeEnum.nucleic_acid,
+    "COMPLEX": SampleTypeEnum.complex,
+    "VIRUS": SampleTypeEnum.virus,
+    "ORGANELLE OR CELLULAR COMPONENT": SampleTypeEnum.organelle,
+    "CELL": SampleTypeEnum.cell,
+    "TISSUE": SampleTypeEnum.tissue,
+}
+
+# EMDB image-processing steps and RCSB software categories -> WorkflowTypeEnum.
+EMDB_STEP: dict[str, WorkflowTypeEnum] = {
+    "ctf_correction": WorkflowTypeEnum.ctf_estimation,
+    "particle_selection": WorkflowTypeEnum.particle_picking,
+    "final_two_d_classification": WorkflowTypeEnum.classification_2d,
+    "final_three_d_classification": WorkflowTypeEnum.classification_3d,
+    "startup_model": WorkflowTypeEnum.ab_initio,
+}
+RCSB_SOFTWARE: dict[str, WorkflowTypeEnum] = {
+    "PARTICLE SELECTION": WorkflowTypeEnum.particle_picking,
+    "CTF CORRECTION": WorkflowTypeEnum.ctf_estimation,
+    "CLASSIFICATION": WorkflowTypeEnum.classification_2d,
+    "INITIAL EULER ASSIGNMENT": WorkflowTypeEnum.refinement,
+    "FINAL EULER ASSIGNMENT": WorkflowTypeEnum.refinement,
+    "RECONSTRUCTION": WorkflowTypeEnum.refinement,
+    "MODEL FITTING": WorkflowTypeEnum.model_building,
+    "MODEL REFINEMENT": WorkflowTypeEnum.model_refinement,
+}
+
+
+def resolution_bin(resolution: float | None) -> str | None:
+    """Text bins for faceting: [2, 3) is "2–3 Å"."""
+    if resolution is None:
+        return None
+    for limit, label in ((2, "<2 Å"), (3, "2–3 Å"), (4, "3–4 Å"), (6, "4–6 Å"), (10, "6–10 Å")):
+        if resolution < limit:
+            return label
+    return ">10 Å"
