@@ -557,8 +557,8 @@ def reindex(db: Database) -> Counter:
         for source, status in (("emdb", "not public"), ("pdb", "not public")):
             table, key = store.FRONT_DOORS[source]
             for accession, changed_at in db.execute(
-                "select accession, changed_at from source_record where source = ? and payload is null "
-                f"and accession not in (select [{key}] from [{table}])",
+                "select accession, changed_at from source_record where source = ? "
+                f"and payload is null and accession not in (select [{key}] from [{table}])",
                 [source],
             ).fetchall():
                 store.write_record(db, UNSERVED[source](accession, status), changed_at)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester.mapping.common import distinct
+from harvester.mapping.common import ASSOCIATED_MAP, RELATED_PDB, distinct
 from harvester.mapping.vocab import resolution_bin
 
 
@@ -24,14 +24,13 @@ def _load(value: str | None) -> list:
     return json.loads(value) if value else []
 
 
-def _own_links(db: Database, source: str, database_name: str) -> dict[str, list[str]]:
-    """Accession -> ids its own record links to (from its study's cross-references)."""
+def _own_links(db: Database, source: str, description: str) -> dict[str, list[str]]:
+    """Accession -> ids its own record links to with this relation (study cross-references)."""
     links: dict[str, list[str]] = defaultdict(list)
     for owner, target in db.execute(
         "select owner_id, database_id from database_cross_reference where owner_table = 'study' "
-        "and owner_id like ? and database_name = ? and description != 'this entry' "
-        "and description != 'replaces this obsolete entry' order by rowid",
-        [f"{source}:%", database_name],
+        "and owner_id like ? and description = ? order by rowid",
+        [f"{source}:%", description],
     ):
         links[owner.split(":", 1)[1].removesuffix("/study")].append(target)
     return links
@@ -54,8 +53,8 @@ def refresh(db: Database) -> int:
     changed = 0
     maps = {m["emdb_id"]: m for m in _rows(db, "select * from emdb_maps")}
     models = {m["pdb_id"]: m for m in _rows(db, "select * from pdb_models")}
-    empiar_pdb = _own_links(db, "empiar", "pdb")
-    model_emdb = _own_links(db, "pdb", "emdb")
+    empiar_pdb = _own_links(db, "empiar", RELATED_PDB)
+    model_emdb = _own_links(db, "pdb", ASSOCIATED_MAP)
 
     empiar_by_map: dict[str, list[str]] = defaultdict(list)
     entries = _rows(

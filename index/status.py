@@ -37,12 +37,17 @@ def collect(db: Database) -> dict[str, Any]:
     return {
         "schema_version": migrations.schema_version(db),
         "records": rows(
-            "select source, case when http_status in (404, 410) then 'not public' "
-            "else coalesce(d.x_status, 'unmapped') end as status, count(*) as count "
-            "from source_record s left join dataset d on d.id = s.source || ':' || s.accession "
-            "group by 1, 2 order by 1, 2"
+            "select source, status, count(*) as count from ("
+            " select 'empiar' as source, status from empiar_entries"
+            " union all select 'empiar', 'not public' from source_record where source = 'empiar'"
+            "  and payload is null and accession not in (select accession from empiar_entries)"
+            " union all select 'emdb', status from emdb_maps"
+            " union all select 'pdb', status from pdb_models"
+            ") group by 1, 2 order by 1, 2"
         ),
         "empiar_entries": db.execute("select count(*) from empiar_entries").fetchone()[0],
+        "emdb_maps": db.execute("select count(*) from emdb_maps").fetchone()[0],
+        "pdb_models": db.execute("select count(*) from pdb_models").fetchone()[0],
         "last_harvest": runs[0]["finished_at"] if runs else None,
         "oldest_fetch": oldest,
         "oldest_fetch_age_days": stale_days,
@@ -61,6 +66,7 @@ def collect(db: Database) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     lines = [
         f"EMPIAR entries: {report['empiar_entries']}",
+        f"EMDB maps: {report['emdb_maps']}, PDB models: {report['pdb_models']}",
         f"Last harvest finished: {report['last_harvest'] or 'never'}",
         f"Oldest fetch: {report['oldest_fetch'] or '-'}"
         + (f" ({report['oldest_fetch_age_days']} days ago)" if report["oldest_fetch"] else ""),

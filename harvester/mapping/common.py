@@ -14,6 +14,11 @@ from harvester.lambda_ber.enums import (
     PersonRoleEnum,
 )
 
+# Cross-reference descriptions that say how two records are related (lambda-ber's
+# DatabaseCrossReference has no relation slot; its PDB loader writes it in `description`).
+SELF = "this entry"
+RELATED_PDB = "related PDB entry"
+ASSOCIATED_MAP = "associated EM volume"
 _ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[0-9X]$")
 _EMD_RE = re.compile(r"^(?:EMD-?)?(\d{4,})$", re.IGNORECASE)
 

@@ -21,6 +21,7 @@ from harvester.lambda_ber.enums import (
 )
 from harvester.mapping import vocab
 from harvester.mapping.common import (
+    SELF,
     Mapped,
     People,
     distinct,
@@ -318,7 +319,7 @@ def _cross_references(e: EmdbEntry) -> list[lb.DatabaseCrossReference]:
             database_name=DatabaseNameEnum.emdb,
             database_id=e.emdb_id,
             database_url=ENTRY_PAGE.format(emdb_id=e.emdb_id),
-            description="this entry",
+            description=SELF,
         )
     ]
     refs += [

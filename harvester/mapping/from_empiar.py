@@ -16,6 +16,8 @@ from harvester.lambda_ber.enums import (
 )
 from harvester.mapping import vocab
 from harvester.mapping.common import (
+    RELATED_PDB,
+    SELF,
     Mapped,
     People,
     distinct,
@@ -54,7 +56,7 @@ def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
             database_name=DatabaseNameEnum.empiar,
             database_id=entry.accession,
             database_url=f"https://doi.org/{entry.entry_doi}" if entry.entry_doi else None,
-            description="this entry",
+            description=SELF,
         )
     ]
     refs += [
@@ -71,7 +73,7 @@ def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
             database_name=DatabaseNameEnum.pdb,
             database_id=pdb,
             database_url=f"https://www.rcsb.org/structure/{pdb}",
-            description="related PDB entry",
+            description=RELATED_PDB,
         )
         for pdb in pdb_ids
     ]

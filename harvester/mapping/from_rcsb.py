@@ -18,6 +18,7 @@ from harvester.lambda_ber.enums import (
 )
 from harvester.mapping import vocab
 from harvester.mapping.common import (
+    SELF,
     Mapped,
     People,
     funders,
@@ -115,7 +116,7 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
             database_name=DatabaseNameEnum.pdb,
             database_id=e.pdb_id,
             database_url=f"https://doi.org/10.2210/pdb{e.pdb_id.lower()}/pdb",
-            description="this entry",
+            description=SELF,
         )
     ]
     refs += [
@@ -126,7 +127,7 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
             description=description,
         )
         for emds, description in (
-            (e.emdb_ids, "associated EM volume"),
+            (e.emdb_ids, ASSOCIATED_MAP),
             (e.related_emdb_ids, "other EM volume"),
         )
         for emd in emds

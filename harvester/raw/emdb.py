@@ -231,7 +231,11 @@ def _component(item: dict[str, Any]) -> Component:
         kind=text(item.get("instance_type")),
         name=text(item.get("name")),
         details=text(item.get("details")),
-        organisms=_organisms(item.get("natural_source")),
+        # A virus names itself in sci_species_name; other samples name their natural source.
+        organisms=_organisms(item.get("natural_source"))
+        or _organisms(
+            [{"organism": item["sci_species_name"]}] if item.get("sci_species_name") else []
+        ),
         molecular_weight=number(weight),
         molecular_weight_unit=text(weight.get("units")) if isinstance(weight, dict) else None,
     )
@@ -411,7 +415,8 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         symmetry=text(symmetry.get("point_group")),
         helical_rise=number(helical.get("delta_z")),
         helical_twist=number(helical.get("delta_phi")),
-        number_images_used=integer(final.get("number_images_used")),
+        number_images_used=integer(final.get("number_images_used"))
+        or integer(final.get("number_subtomograms_used")),
         particles_selected=sum(s for s in selected if s) or None,
         software=software,
         microscope=text(mic.get("microscope")),
