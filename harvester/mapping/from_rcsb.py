@@ -18,6 +18,7 @@ from harvester.lambda_ber.enums import (
 )
 from harvester.mapping import vocab
 from harvester.mapping.common import (
+    ASSOCIATED_MAP,
     SELF,
     Mapped,
     People,
