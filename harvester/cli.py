@@ -19,7 +19,17 @@ from index import status as status_report
 from index import store
 
 EXIT_USAGE = 2
-SUMMARY_COUNTS = ("fetched", "new", "updated", "unchanged", "not_public", "failed")
+EXIT_LOCKED = 3
+SUMMARY_COUNTS = (
+    "fetched",
+    "not_modified",
+    "new",
+    "updated",
+    "unchanged",
+    "withdrawn",
+    "not_public",
+    "failed",
+)
 
 
 class Problem(click.ClickException):
@@ -70,11 +80,20 @@ def _endpoints(**urls: str) -> Endpoints:
         raise Problem(str(exc)) from None
 
 
+class LockHeld(Problem):
+    exit_code = EXIT_LOCKED
+
+
 def _open(path: str, *, create: bool):
+    """Check, lock (for the life of this process) and open the database for writing."""
     try:
+        store.check_path(path, must_exist=not create)
+        store.lock(path)
         return store.open_database(path, create=create)
     except store.DatabaseError as exc:
         raise Problem(str(exc)) from None
+    except store.Locked as exc:
+        raise LockHeld(str(exc)) from None
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -102,7 +121,18 @@ def cli() -> None:
     "--ids", help="Only these entries: a comma list with ranges, e.g. EMPIAR-10002,10100-10120."
 )
 @click.option("--limit", type=click.IntRange(min=0), help="Fetch at most N entries.")
-@click.option("--full", is_flag=True, help="Fetch every entry again, even unchanged ones.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Fetch every record again, unconditionally (default: only new, changed, failed or due).",
+)
+@click.option(
+    "--refresh-days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Fetch every record again at least this often, spread evenly over the runs.",
+)
 @click.option(
     "--linked/--no-linked",
     default=True,
@@ -151,6 +181,7 @@ def harvest_command(
     ids,
     limit,
     full,
+    refresh_days,
     linked,
     batch,
     concurrency,
@@ -174,6 +205,7 @@ def harvest_command(
         ids=id_list,
         limit=limit,
         full=full,
+        refresh_days=refresh_days,
         linked=linked,
         batch=batch,
         concurrency=concurrency,
@@ -186,6 +218,7 @@ def harvest_command(
         "ids": ids,
         "limit": limit,
         "full": full,
+        "refresh_days": refresh_days,
         "linked": linked,
         "batch": batch,
         "concurrency": concurrency,

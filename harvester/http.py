@@ -25,6 +25,9 @@ EXCERPT_CHARS = 500
 # A Retry-After beyond this is a service telling us to go away for the run; we still obey it,
 # but no single wait may stall a scheduled harvest for longer.
 MAX_RETRY_AFTER = 300.0
+# After this many requests in a row to one service failed (each after its retries), the
+# service is down for this run: stop calling it and let the rest of the harvest finish.
+BREAKER_THRESHOLD = 10
 
 
 class FetchError(Exception):
@@ -137,6 +140,8 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.stats = Stats()
+        self.tripped: dict[str, str] = {}  # service -> why we stopped calling it
+        self._failures_in_a_row: Counter = Counter()
         self._semaphores = {
             name: asyncio.Semaphore(lim.concurrency) for name, lim in limits.items()
         }
@@ -193,6 +198,8 @@ class HttpClient:
         json_body: Any = None,
         expect_json: bool = True,
     ) -> Response:
+        if service in self.tripped:
+            raise FetchError("circuit-open", url, self.tripped[service])
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=self._wait,
@@ -200,15 +207,28 @@ class HttpClient:
             reraise=True,
         )
         attempt_no = 0
-        async for attempt in retrying:
-            with attempt:
-                if attempt_no:
-                    self.stats.retries += 1
-                attempt_no += 1
-                return await self._once(
-                    method, service, url, params, headers, json_body, expect_json
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt_no:
+                        self.stats.retries += 1
+                    attempt_no += 1
+                    response = await self._once(
+                        method, service, url, params, headers, json_body, expect_json
+                    )
+        except TransientError as exc:
+            self._failures_in_a_row[service] += 1
+            if (
+                self._failures_in_a_row[service] >= BREAKER_THRESHOLD
+                and service not in self.tripped
+            ):
+                self.tripped[service] = (
+                    f"stopped calling {service} for this run after {BREAKER_THRESHOLD} failed "
+                    f"requests in a row (last: {exc.kind}: {exc.message})"
                 )
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+            raise
+        self._failures_in_a_row[service] = 0
+        return response
 
     async def _once(
         self,

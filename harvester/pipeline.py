@@ -7,6 +7,7 @@ and commits each record in its own transaction, so a kill loses at most the reco
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -60,6 +61,7 @@ class HarvestOptions:
     ids: list[str] | None = None
     limit: int | None = None
     full: bool = False
+    refresh_days: int = 7
     linked: bool = True
     batch: bool = True
     concurrency: int | None = None
@@ -106,6 +108,21 @@ def canonical(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def refresh_due(accession: str, fetched_at: str, refresh_days: int, now: dt.datetime) -> bool:
+    """Whether a held record is due for its rolling re-check.
+
+    Every record is fetched again once it is `refresh_days` old; meanwhile each day re-checks
+    the 1/refresh_days of the records whose stable bucket falls on it, so a nightly run spreads
+    the re-checks evenly instead of refetching the whole archive once a week."""
+    age = (now - dt.datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))).total_seconds()
+    age_days = age / 86400
+    if age_days >= refresh_days:
+        return True
+    bucket = int(hashlib.sha1(accession.encode()).hexdigest(), 16) % refresh_days
+    # Half a day: a record fetched on this run's day is not fetched again by a later run.
+    return age_days >= 0.5 and bucket == now.toordinal() % refresh_days
+
+
 def chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -130,6 +147,57 @@ class Harvest:
         self.progress = progress
         self.done = 0
         self.total = 0
+        self.now = dt.datetime.now(dt.UTC)
+        self.changed: dict[str, set[str]] = defaultdict(set)  # records new or updated this run
+        self._load_state()
+
+    def _load_state(self) -> None:
+        """When each held record was fetched, and which failed since: what is due for a fetch."""
+        self.fetched_at = {
+            (source, acc): at
+            for source, acc, at in self.db.execute(
+                "select source, accession, fetched_at from source_record"
+            )
+        }
+        self.failed = {
+            (source, acc)
+            for source, acc in self.db.execute(
+                "select e.source, e.accession from harvest_errors e left join source_record s "
+                "on s.source = e.source and s.accession = e.accession "
+                "where e.accession is not null and (s.fetched_at is null "
+                "or e.occurred_at > s.fetched_at)"
+            )
+        }
+        self.listing = {
+            acc: (listed, fetched, missing, gone)
+            for acc, listed, fetched, missing, gone in self.db.execute(
+                "select accession, listing_mtime, fetched_mtime, missing_runs, gone_since "
+                "from listing_state"
+            )
+        }
+
+    def due(self, source: str, accession: str) -> bool:
+        """Incremental harvests fetch a record when it is new, failed last time, or due again."""
+        if self.options.full or self.options.ids:
+            return True
+        fetched_at = self.fetched_at.get((source, accession))
+        if fetched_at is None or (source, accession) in self.failed:
+            return True
+        return refresh_due(accession, fetched_at, self.options.refresh_days, self.now)
+
+    def empiar_due(self, accession: str) -> bool:
+        listed, fetched, missing, gone = self.listing.get(accession, (None, None, 0, None))
+        if listed and listed != fetched:
+            return True  # the listing shows a change since our copy
+        return self.due("empiar", accession) or self.gone_suspect(accession)
+
+    def gone_suspect(self, accession: str) -> bool:
+        """Missing from both listings on two runs in a row, and not yet confirmed gone."""
+        _, _, missing, gone = self.listing.get(accession, (None, None, 0, None))
+        return missing >= 2 and gone is None
+
+    def conditional(self, source: str, accession: str) -> dict[str, str]:
+        return {} if self.options.full else store.validators(self.db, source, accession)
 
     # --- bookkeeping --------------------------------------------------------------------------
 
@@ -203,7 +271,22 @@ class Harvest:
             return None
         store.save_record(self.db, fetched, mapped, at)
         self.count(source, "updated" if previous else "new")
+        self.changed[source].add(accession)
         return mapped
+
+    def not_modified(self, source: str, accession: str, resp: Response) -> None:
+        """A 304 to a conditional request: our copy is current."""
+        self.count(source, "fetched")
+        self.count(source, "not_modified")
+        fetched = store.Fetched(
+            source=source,
+            accession=accession,
+            url=resp.url,
+            http_status=200,
+            etag=resp.etag,
+            last_modified=resp.last_modified,
+        )
+        store.touch(self.db, fetched, store.now())
 
     def not_public(self, source: str, accession: str, resp: Response) -> None:
         self.count(source, "not_public")
@@ -303,34 +386,67 @@ class Harvest:
     # --- the three archives -------------------------------------------------------------------
 
     async def empiar(self) -> list[str]:
+        """Fetch the EMPIAR entries that are due; return the accessions in scope for linking."""
         if self.options.ids:
-            ids = list(self.options.ids)
+            ids = scope = list(self.options.ids)
         else:
-            ids = await enumerate_ids(self.client, self.endpoints, self.db, self.error)
+            listed, complete = await enumerate_ids(self.client, self.endpoints, self.error)
+            store.record_listing(self.db, listed, complete)
+            self._load_state()
+            held = {acc for (source, acc) in self.fetched_at if source == "empiar"}
+            scope = sorted(set(listed) | held, key=empiar.accession_number)
+            self.result.counts["empiar"]["listed"] = len(scope)
+            ids = [acc for acc in scope if self.empiar_due(acc)]
         if self.options.limit is not None:
-            ids = ids[: self.options.limit]
-        self.result.counts["empiar"]["listed"] = len(ids)
+            ids = scope = ids[: self.options.limit]
+        if self.options.ids:
+            self.result.counts["empiar"]["listed"] = len(ids)
         self.total += len(ids)
         log.info("%d EMPIAR entries to fetch", len(ids))
 
         def handle(acc: str, resp: Response) -> None:
-            if resp.status in (404, 410):
+            if resp.status == 304:
+                self.not_modified("empiar", acc, resp)
+            elif resp.status in (404, 410):
                 self.not_public("empiar", acc, resp)
+                if self.gone_suspect(acc):
+                    self._gone(acc, "not public")
+                return
             else:
                 self.store("empiar", acc, resp.url, resp.text, resp.data, resp)
+            with self.db.atomic():
+                store.fetched_from_listing(self.db, acc)
+            if self.gone_suspect(acc):
+                row = self.db.execute(
+                    "select x_status from dataset where id = ?", [f"empiar:{acc}"]
+                ).fetchone()
+                if row and row[0] == "OBS":
+                    self._gone(acc, "OBS")
 
         await self.each(
             ids,
-            lambda acc: empiar.fetch_entry(self.client, self.endpoints, acc),
+            lambda acc: empiar.fetch_entry(
+                self.client, self.endpoints, acc, self.conditional("empiar", acc)
+            ),
             handle,
             "empiar",
             self.options.limits()[empiar.SERVICE_API].concurrency,
         )
-        return ids
+        if self.options.ids or self.options.limit is not None:
+            return scope
+        return [r[0] for r in self.db.execute("select accession from empiar_entries")]
+
+    def _gone(self, accession: str, status: str) -> None:
+        """Absent from the listings twice and now 404 or obsolete: marked, and kept."""
+        store.mark_gone(self.db, accession, status, self.now.date().isoformat())
+        self.count("empiar", "withdrawn")
 
     async def emdb(self, accessions: list[str]) -> list[str]:
-        """The maps these EMPIAR entries link to, each fetched once."""
-        ids = linked_maps(self.db, accessions)
+        """Fetch, each once, the maps these entries link to that are due: those of entries that
+        changed in this run, and those new, failed or due again. Returns all linked maps."""
+        scope = linked_maps(self.db, accessions)
+        of_changed = set(linked_maps(self.db, sorted(self.changed["empiar"])))
+        ids = [m for m in scope if m in of_changed or self.due("emdb", m)]
         self.total += len(ids)
         log.info("%d linked EMDB entries to fetch", len(ids))
         todo = ids
@@ -344,7 +460,9 @@ class Harvest:
             )
 
         def handle(emd: str, resp: Response) -> None:
-            if resp.status in (404, 410):
+            if resp.status == 304:
+                self.not_modified("emdb", emd, resp)
+            elif resp.status in (404, 410):
                 self.not_public("emdb", emd, resp)
                 self._missing_front_door("emdb", emd, "not public")
             else:
@@ -352,21 +470,35 @@ class Harvest:
 
         await self.each(
             todo,
-            lambda emd: emdb.fetch_entry(self.client, self.endpoints, emd),
+            lambda emd: emdb.fetch_entry(
+                self.client, self.endpoints, emd, self.conditional("emdb", emd)
+            ),
             handle,
             "emdb",
             self.options.limits()[emdb.SERVICE].concurrency,
         )
-        return ids
+        return scope
 
     async def pdb(self, accessions: list[str], maps: list[str]) -> None:
-        """The models fitted into these maps (and named by these entries), each fetched once;
-        for an obsolete one, also the entry that replaced it."""
-        ids = linked_models(self.db, accessions, maps)
+        """Fetch, each once, the due models fitted into these maps or named by these entries
+        (those linked from records that changed in this run, and those new, failed or due
+        again); for an obsolete one, also the entry that replaced it."""
+        maps_changed = sorted(
+            self.changed["emdb"] | set(linked_maps(self.db, sorted(self.changed["empiar"])))
+        )
+        of_changed = set(linked_models(self.db, sorted(self.changed["empiar"]), maps_changed))
+        ids = [
+            p
+            for p in linked_models(self.db, accessions, maps)
+            if p in of_changed or self.due("pdb", p)
+        ]
         fetched: set[str] = set()
         replacements: list[str] = []
 
         async def handle(pdb_id: str, resp: Response) -> None:
+            if resp.status == 304:
+                self.not_modified("pdb", pdb_id, resp)
+                return
             if resp.status not in (404, 410):
                 self.store("pdb", pdb_id, resp.url, canonical(resp.data), resp.data, resp)
                 return
@@ -390,12 +522,16 @@ class Harvest:
                 )
             await self.each(
                 todo,
-                lambda p: rcsb.fetch_entry(self.client, self.endpoints, p),
+                lambda p: rcsb.fetch_entry(
+                    self.client, self.endpoints, p, self.conditional("pdb", p)
+                ),
                 handle,
                 "pdb",
                 self.options.limits()[rcsb.SERVICE].concurrency,
             )
-            ids = [r for r in dict.fromkeys(replacements) if r not in fetched]
+            ids = [
+                r for r in dict.fromkeys(replacements) if r not in fetched and self.due("pdb", r)
+            ]
             replacements.clear()
 
     async def _holdings(self, pdb_id: str) -> str | None:
@@ -476,30 +612,29 @@ def linked_models(db: Database, accessions: list[str], maps: list[str]) -> list[
 async def enumerate_ids(
     client: HttpClient,
     endpoints: Endpoints,
-    db: Database,
     on_error: Callable[[str, str | None, FetchError], None],
-) -> list[str]:
-    """Union of the file listing, EBI Search and the ids already stored, in accession order."""
-    known = {
-        row[0]
-        for row in db.execute(
-            "select accession from source_record where source = 'empiar' and payload is not null"
-        )
-    }
+) -> tuple[dict[str, str | None], bool]:
+    """Accessions in the file listing and EBI Search, with listing mtimes where known.
+
+    The flag says whether both answered: only then may an absence mean anything."""
     listing, search = await asyncio.gather(
         empiar.list_from_files(client, endpoints),
         empiar.list_from_search(client, endpoints),
         return_exceptions=True,
     )
-    found = set(known)
-    for name, result in (("empiar-listing", listing), ("empiar-search", search)):
+    found: dict[str, str | None] = {}
+    complete = True
+    for name, result in (("empiar-search", search), ("empiar-listing", listing)):
         if isinstance(result, FetchError):
             on_error(name, None, result)
+            complete = False
         elif isinstance(result, BaseException):
             raise result
-        else:
+        elif isinstance(result, dict):
             found.update(result)
-    return sorted(found, key=empiar.accession_number)
+        else:
+            found.update(dict.fromkeys(result))
+    return found, complete
 
 
 async def harvest(
@@ -520,6 +655,16 @@ async def harvest(
         if options.linked:
             maps = await run.emdb(accessions)
             await run.pdb(accessions, maps)
+        for service, why in client.tripped.items():
+            store.record_error(
+                db,
+                result.run_id,
+                source=service,
+                accession=None,
+                url=None,
+                kind="circuit-open",
+                message=why,
+            )
         with db.atomic():
             front_doors.refresh(db)
         result.requests = dict(client.stats.requests)

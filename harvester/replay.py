@@ -59,10 +59,12 @@ class ReplayServer:
     `faults` maps a request path to a list of scripted answers used one per request before the
     real answer: an int status ("503"), "429:<seconds>" (with Retry-After), "html" (an HTML page
     with status 200), "garbage" (invalid JSON), "truncated" (body shorter than its
-    Content-Length), "stall:<seconds>" (no answer for that long).
+    Content-Length), "reset" (the connection dropped mid-body), "stall:<seconds>" (no answer for
+    that long), "drift" (the record's shape changed: wrong types, a missing key).
     `hidden` lists accessions left out of the file listing and EBI Search (listings drop names).
     `batch_omit` lists EMDB and PDB ids that batch answers leave out although the single-record
-    routes serve them.
+    routes serve them. With `validators`, single-record answers carry an ETag and honour
+    If-None-Match with a 304.
     """
 
     def __init__(
@@ -72,9 +74,11 @@ class ReplayServer:
         faults: dict[str, list[str]] | None = None,
         hidden: Iterable[str] = (),
         batch_omit: Iterable[str] = (),
+        validators: bool = False,
     ) -> None:
         self.snapshot = Snapshot(roots)
         self.batch_omit = set(batch_omit)
+        self.validators = validators
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
         self.hidden = set(hidden)
         self.hits: Counter[str] = Counter()
@@ -130,6 +134,17 @@ class ReplayServer:
         if kind == "stall":
             await asyncio.sleep(float(arg or 30))
             return None
+        if kind == "drift":
+            return web.json_response(
+                {"EMPIAR-10442": {"imagesets": {"name": 7}, "authors": "many", "dataset_size": []}}
+            )
+        if kind == "reset":
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            response.content_length = 10_000
+            await response.prepare(request)
+            await response.write(b'{"EMPIAR-10442": {"ima')
+            request.transport.abort()
+            return response
         if kind == "truncated":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             response.content_length = 10_000
@@ -153,7 +168,17 @@ class ReplayServer:
         path = self.snapshot.entries.get(f"EMPIAR-{match.group(1)}") if match else None
         if path is None:
             return web.json_response({"detail": "Not found."}, status=404)
-        return web.Response(body=path.read_bytes(), content_type="application/json")
+        return self._file(request, path)
+
+    def _file(self, request: web.Request, path: Path) -> web.Response:
+        """A record file, with validators when the server is asked to send them."""
+        body = path.read_bytes()
+        if not self.validators:
+            return web.Response(body=body, content_type="application/json")
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=body, content_type="application/json", headers={"ETag": etag})
 
     def _listed(self) -> list[str]:
         return [acc for acc in self.snapshot.entries if acc not in self.hidden]
@@ -192,7 +217,7 @@ class ReplayServer:
         path = self.snapshot.maps.get(request.match_info["id"].upper())
         if path is None:
             return web.json_response({"detail": "Not found."}, status=404)
-        return web.Response(body=path.read_bytes(), content_type="application/json")
+        return self._file(request, path)
 
     async def _emdb_search(self, request: web.Request) -> web.Response:
         # Only the id queries the harvester sends are understood: emdb_id:"EMD-1" OR ...
@@ -214,7 +239,7 @@ class ReplayServer:
         if path is None:
             message = f"No data found for entry with ID: {pdb_id}"
             return web.json_response({"status": 404, "message": message}, status=404)
-        return web.Response(body=path.read_bytes(), content_type="application/json")
+        return self._file(request, path)
 
     async def _rcsb_holdings(self, request: web.Request) -> web.Response:
         pdb_id = request.match_info["id"].upper()

@@ -59,8 +59,11 @@ def refresh(db: Database) -> int:
     empiar_by_map: dict[str, list[str]] = defaultdict(list)
     entries = _rows(
         db,
-        "select e.rowid as rowid, e.*, f.linked as linked from empiar_entries e "
-        "left join empiar_entries_fts f on f.rowid = e.rowid order by e.accession",
+        "select e.rowid as rowid, e.*, f.linked as linked, d.x_status as served_status, "
+        "l.gone_status as gone_status, l.gone_since as gone_since from empiar_entries e "
+        "left join empiar_entries_fts f on f.rowid = e.rowid "
+        "left join dataset d on d.id = 'empiar:' || e.accession "
+        "left join listing_state l on l.accession = e.accession order by e.accession",
     )
     for entry in entries:
         linked_maps = [maps[i] for i in _load(entry["emdb_ids"]) if i in maps]
@@ -75,6 +78,9 @@ def refresh(db: Database) -> int:
         resolutions = [m["resolution_a"] for m in linked_maps if m["resolution_a"] is not None]
         best = min(resolutions) if resolutions else None
         new = {
+            # An entry confirmed gone keeps its last copy, marked with what was seen and when.
+            "status": entry["gone_status"] or entry["served_status"],
+            "disappeared_on": entry["gone_since"],
             "pdb_ids": json.dumps(pdb_ids),
             "resolution_best_a": best,
             "resolution_bin": resolution_bin(best),

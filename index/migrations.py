@@ -570,6 +570,28 @@ def m002_linked_records(db: Database) -> None:
     db["pdb_models"].enable_fts(["pdb_id", "title"], tokenize="porter", create_triggers=True)
 
 
+_V3_INCREMENTAL = """
+-- What the listings said about each EMPIAR accession, kept between runs: an entry is only
+-- checked for disappearance after two consecutive runs whose listings both lacked it.
+CREATE TABLE listing_state (
+    accession TEXT PRIMARY KEY,
+    listing_mtime TEXT,
+    fetched_mtime TEXT,
+    missing_runs INTEGER NOT NULL DEFAULT 0,
+    gone_status TEXT,
+    gone_since TEXT
+);
+ALTER TABLE empiar_entries ADD COLUMN disappeared_on TEXT;
+ALTER TABLE harvest_runs ADD COLUMN withdrawn INTEGER;
+CREATE INDEX idx_harvest_errors_record ON harvest_errors(source, accession);
+"""
+
+
+@_migration
+def m003_incremental(db: Database) -> None:
+    _execute_all(db, _V3_INCREMENTAL)
+
+
 def unknown_migrations(db: Database) -> list[str]:
     """Migrations applied to this file that this version does not know: a newer schema."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

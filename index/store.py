@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 from collections import defaultdict
@@ -69,6 +70,27 @@ NORMALIZED_TABLES = [*_OWNED_BY, "organization", *(t for t, _ in FRONT_DOORS.val
 
 class DatabaseError(Exception):
     """The file cannot be used: not SQLite, not writable, or from a newer version."""
+
+
+class Locked(Exception):
+    """Another process is harvesting into this file."""
+
+
+def lock(path: str | os.PathLike) -> int:
+    """Hold the file's harvest lock until the returned descriptor is closed or the process dies.
+
+    An flock on the database file itself: the kernel releases it when the holder exits, however
+    it exits, so there is never a stale lock to clean up. SQLite's own locks are separate.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Locked(
+            f"another harvest is writing to {path}; try again when it has finished"
+        ) from None
+    return fd
 
 
 def now() -> str:
@@ -143,6 +165,80 @@ class Fetched:
     sha256: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+
+
+def validators(db: Database, source: str, accession: str) -> dict[str, str]:
+    """Conditional-request headers for a record we hold a copy of."""
+    row = db.execute(
+        "select etag, last_modified from source_record "
+        "where source = ? and accession = ? and payload is not null",
+        [source, accession],
+    ).fetchone()
+    headers = {}
+    if row and row[0]:
+        headers["If-None-Match"] = row[0]
+    if row and row[1]:
+        headers["If-Modified-Since"] = row[1]
+    return headers
+
+
+def record_listing(db: Database, listed: dict[str, str | None], complete: bool) -> None:
+    """Remember what the listings said. Only when both listings answered does an absence count."""
+    with db.atomic():
+        state = {
+            r[0]: (r[1], r[2])
+            for r in db.execute("select accession, listing_mtime, missing_runs from listing_state")
+        }
+        for acc, mtime in listed.items():
+            if acc not in state:
+                db.execute(
+                    "insert into listing_state (accession, listing_mtime) values (?, ?)",
+                    [acc, mtime],
+                )
+            elif state[acc] != (mtime, 0):
+                db.execute(
+                    "update listing_state set listing_mtime = ?, missing_runs = 0, "
+                    "gone_status = null, gone_since = null where accession = ?",
+                    [mtime, acc],
+                )
+        if not complete:
+            return
+        held = [
+            r[0]
+            for r in db.execute(
+                "select accession from source_record where source = 'empiar' "
+                "and payload is not null"
+            )
+        ]
+        for acc in held:
+            if acc in listed:
+                continue
+            if acc in state:
+                db.execute(
+                    "update listing_state set missing_runs = missing_runs + 1 where accession = ?",
+                    [acc],
+                )
+            else:
+                db.execute(
+                    "insert into listing_state (accession, missing_runs) values (?, 1)", [acc]
+                )
+
+
+def fetched_from_listing(db: Database, accession: str) -> None:
+    """The copy we hold now matches what the listing shows for it."""
+    db.execute(
+        "update listing_state set fetched_mtime = listing_mtime "
+        "where accession = ? and fetched_mtime is not listing_mtime",
+        [accession],
+    )
+
+
+def mark_gone(db: Database, accession: str, status: str, day: str) -> None:
+    with db.atomic():
+        db.execute(
+            "update listing_state set gone_status = ?, gone_since = ? where accession = ?",
+            [status, day, accession],
+        )
 
 
 def previous_sha(db: Database, source: str, accession: str) -> str | None:
@@ -306,6 +402,7 @@ RUN_COUNTS = (
     "unchanged",
     "new",
     "updated",
+    "withdrawn",
     "not_public",
     "failed",
 )

@@ -17,6 +17,7 @@ ARCHIVE_OVERLAY = FIXTURES / "archive"
 SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 SAMPLE_ENTRIES = sorted(p.stem for p in (SAMPLE_DIR / "empiar").glob("EMPIAR-*.json"))
 OVERLAY_ENTRIES = sorted(p.stem for p in (ARCHIVE_OVERLAY / "empiar").glob("EMPIAR-*.json"))
+GOOD_ENTRIES_COUNT = len(SAMPLE_ENTRIES)
 
 
 @pytest.fixture
@@ -58,5 +59,27 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
         return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def logical_dump(db: Path) -> dict[str, list[tuple]]:
+    """Every normalized table, without the times of harvesting: two harvests of the same archive
+    at different moments give the same logical dump."""
+    from index.store import NORMALIZED_TABLES
+
+    conn = sqlite3.connect(db)
+    try:
+        out = {}
+        for table in NORMALIZED_TABLES:
+            columns = [r[1] for r in conn.execute(f"pragma table_info([{table}])")]
+            keep = ", ".join(f"[{c}]" for c in columns if c != "harvested_at")
+            out[table] = sorted(conn.execute(f"select {keep} from [{table}]").fetchall(), key=repr)
+        fts = conn.execute(
+            "select e.accession, f.title, f.authors, f.imagesets, f.citation_title, f.linked "
+            "from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid"
+        )
+        out["empiar_entries_fts"] = sorted(fts.fetchall())
+        return out
     finally:
         conn.close()

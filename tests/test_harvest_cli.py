@@ -112,11 +112,16 @@ def test_second_harvest_changes_no_row(server, tmp_path):
     harvest(server, db)
     tables = NORMALIZED_TABLES
     before = table_dump(db, tables)
-    result = harvest(server, db, "--json")
-    summary = json.loads(result.stdout)
+    # Incremental: nothing is due but the record that failed last time.
+    summary = json.loads(harvest(server, db, "--json").stdout)
+    assert summary["empiar"]["fetched"] == summary["empiar"]["failed"] == 1
+    assert summary["emdb"]["fetched"] == summary["pdb"]["fetched"] == 0
+    assert table_dump(db, tables) == before
+    # Full: everything fetched again, every record unchanged.
+    summary = json.loads(harvest(server, db, "--full", "--json").stdout)
     assert summary["empiar"]["unchanged"] == GOOD_ENTRIES
     assert summary["empiar"]["new"] == summary["empiar"]["updated"] == 0
-    assert summary["emdb"]["unchanged"] == summary["emdb"]["fetched"]
+    assert summary["emdb"]["unchanged"] == summary["emdb"]["fetched"] == 13
     assert summary["pdb"]["new"] == summary["pdb"]["updated"] == 0
     assert table_dump(db, tables) == before
 
@@ -174,13 +179,16 @@ def test_not_public_ids_are_recorded(server, tmp_path):
 
 def test_limit_and_listing_union(server, tmp_path):
     db = tmp_path / "empiar.db"
-    server.hidden = {"EMPIAR-10442"}  # dropped by the listings this time...
     harvest(server, db, "--ids", "EMPIAR-10442")
+    server.hidden = {"EMPIAR-10442"}  # the listings drop a name this time...
     summary = json.loads(harvest(server, db, "--limit", "3", "--json").stdout)
-    assert summary["empiar"]["listed"] == 3
-    # ...but still known from the database, so a full run includes it.
-    summary = json.loads(harvest(server, db, "--json").stdout)
+    # ...but it is still known from the database, so it stays in the harvest's scope.
     assert summary["empiar"]["listed"] == GOOD_ENTRIES + 1
+    assert summary["empiar"]["fetched"] == 3
+    assert query(db, "select count(*) from empiar_entries") == [(4,)]
+    assert query(
+        db, "select status, disappeared_on from empiar_entries where accession = 'EMPIAR-10442'"
+    ) == [("REL", None)]
 
 
 def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):

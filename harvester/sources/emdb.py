@@ -29,6 +29,8 @@ async def fetch_batch(client: HttpClient, endpoints: Endpoints, ids: list[str]) 
     return [doc for doc in resp.data if isinstance(doc, dict)]
 
 
-async def fetch_entry(client: HttpClient, endpoints: Endpoints, emdb_id: str) -> Response:
+async def fetch_entry(
+    client: HttpClient, endpoints: Endpoints, emdb_id: str, headers: dict[str, str] | None = None
+) -> Response:
     """GET one entry document; 404 means withdrawn or never public."""
-    return await client.get(SERVICE, f"{endpoints.emdb_api}/entry/{emdb_id}")
+    return await client.get(SERVICE, f"{endpoints.emdb_api}/entry/{emdb_id}", headers=headers)

@@ -125,6 +125,8 @@ async def list_from_search(client: HttpClient, endpoints: Endpoints) -> set[str]
     return found
 
 
-async def fetch_entry(client: HttpClient, endpoints: Endpoints, acc: str) -> Response:
-    """GET one entry; the caller decides what a 404 means."""
-    return await client.get(SERVICE_API, endpoints.empiar_entry(acc))
+async def fetch_entry(
+    client: HttpClient, endpoints: Endpoints, acc: str, headers: dict[str, str] | None = None
+) -> Response:
+    """GET one entry (conditionally, given validators); the caller decides what a 404 means."""
+    return await client.get(SERVICE_API, endpoints.empiar_entry(acc), headers=headers)

@@ -33,8 +33,11 @@ async def fetch_batch(client: HttpClient, endpoints: Endpoints, ids: list[str]) 
     return [e for e in entries if isinstance(e, dict)]
 
 
-async def fetch_entry(client: HttpClient, endpoints: Endpoints, pdb_id: str) -> Response:
-    return await client.get(SERVICE, f"{endpoints.rcsb_api}/rest/v1/core/entry/{pdb_id}")
+async def fetch_entry(
+    client: HttpClient, endpoints: Endpoints, pdb_id: str, headers: dict[str, str] | None = None
+) -> Response:
+    url = f"{endpoints.rcsb_api}/rest/v1/core/entry/{pdb_id}"
+    return await client.get(SERVICE, url, headers=headers)
 
 
 async def fetch_holdings(client: HttpClient, endpoints: Endpoints, pdb_id: str) -> Response:
