@@ -168,6 +168,13 @@ def cli() -> None:
     help="Retries per request after a transient failure.",
 )
 @click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds before the first retry; each further retry waits about twice as long (max 60).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar (default: when stderr is a terminal).",
@@ -188,6 +195,7 @@ def harvest_command(
     rate,
     timeout,
     retries,
+    backoff,
     progress,
     as_json,
     quiet,
@@ -212,6 +220,7 @@ def harvest_command(
         rate=rate,
         timeout=timeout,
         retries=retries,
+        backoff=backoff,
     )
     db = _open(db_path, create=True)
     run_options = {
@@ -225,6 +234,7 @@ def harvest_command(
         "rate": rate,
         "timeout": timeout,
         "retries": retries,
+        "backoff": backoff,
         **urls,
     }
     show_bar = sys.stderr.isatty() if progress is None else progress

@@ -296,7 +296,8 @@ class ReplayServer:
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
-            self._runner = web.AppRunner(self.app(), access_log=None)
+            # A stalled answer ends when its client hangs up, as a real server's would.
+            self._runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=True)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", port)
             self._loop.run_until_complete(site.start())

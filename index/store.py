@@ -296,12 +296,53 @@ def _save_source(db: Database, fetched: Fetched, at: str) -> None:
     )
 
 
+# Rows several records may write: people by ORCID, publications by DOI, organisations by name.
+SHARED_TABLES = {"person": "id", "publication": "id", "organization": "id"}
+
+
 def _insert_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
-    sql = "insert or replace into [{}] ({}) values ({})".format(
-        table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
-    )
+    if table in SHARED_TABLES:
+        # Merged field by field so that the result does not depend on which record came last:
+        # each field keeps the smallest value any record gave it.
+        key = SHARED_TABLES[table]
+        sql = "insert into [{}] ({}) values ({}) on conflict ([{}]) do update set {}".format(
+            table,
+            ", ".join(f"[{c}]" for c in columns),
+            ", ".join("?" for _ in columns),
+            key,
+            ", ".join(
+                f"[{c}] = coalesce(min([{c}], excluded.[{c}]), [{c}], excluded.[{c}])"
+                for c in columns
+                if c != key
+            ),
+        )
+    else:
+        sql = "insert or replace into [{}] ({}) values ({})".format(
+            table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+        )
     db.conn.executemany(sql, [[r.get(c) for c in columns] for r in rows])
+
+
+def _merge_author_lists(db: Database, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """A shared publication keeps the smallest author list any record gave it (order-free)."""
+    authors: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows.get("publication_author", []):
+        authors[row["publication_id"]].append(row)
+    kept = []
+    for pub_id, new in authors.items():
+        old = [
+            r[0]
+            for r in db.execute(
+                "select name from publication_author where publication_id = ? order by position",
+                [pub_id],
+            )
+        ]
+        if old and tuple(old) <= tuple(r["name"] for r in new):
+            continue
+        db.execute("delete from publication_author where publication_id = ?", [pub_id])
+        kept += new
+    rows["publication_author"] = kept
 
 
 def _delete_owned(db: Database, dataset_id: str) -> None:
@@ -355,11 +396,10 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str) -> None:
     for record in mapped.records:
         for table, row in record.rows():
             by_table[table].append(row)
-    # Shared publications get their author list rewritten by whichever record wrote them last.
-    for pub in by_table.get("publication", []):
-        db.execute("delete from publication_author where publication_id = ?", [pub["id"]])
+    _merge_author_lists(db, by_table)
     for table, rows in by_table.items():
-        _insert_rows(db, table, rows)
+        if rows:
+            _insert_rows(db, table, rows)
     table, key = FRONT_DOORS[mapped.source]
     _upsert(db, table, key, {**mapped.front_door, "harvested_at": harvested_at})
     if mapped.search_text:

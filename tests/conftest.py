@@ -41,7 +41,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 
 def harvest(server: ReplayServer, db: Path, *extra: str):
-    return run_cli("harvest", str(db), "--rate", "0", "--retries", "1", *extra, env=server.env())
+    return run_cli(
+        "harvest",
+        str(db),
+        "--rate",
+        "0",
+        "--retries",
+        "1",
+        "--backoff",
+        "0.05",
+        *extra,
+        env=server.env(),
+    )
 
 
 def table_dump(db: Path, tables: list[str]) -> dict[str, list[tuple]]:
