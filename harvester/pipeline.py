@@ -13,6 +13,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +150,13 @@ class Harvest:
         self.total = 0
         self.now = dt.datetime.now(dt.UTC)
         self.changed: dict[str, set[str]] = defaultdict(set)  # records new or updated this run
+        # SQLite and the mapping run on this one thread, so the event loop keeps fetching while
+        # a record is written. While a phase runs, only this thread touches the database.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._load_state()
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
 
     def _load_state(self) -> None:
         """When each held record was fetched, and which failed since: what is due for a fetch."""
@@ -175,6 +182,16 @@ class Harvest:
                 "from listing_state"
             )
         }
+        # Conditional-request headers, read up front: fetches must not touch the database.
+        self.validators = {
+            (source, acc): {
+                k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v
+            }
+            for source, acc, etag, modified in self.db.execute(
+                "select source, accession, etag, last_modified from source_record "
+                "where payload is not null and (etag is not null or last_modified is not null)"
+            )
+        }
 
     def due(self, source: str, accession: str) -> bool:
         """Incremental harvests fetch a record when it is new, failed last time, or due again."""
@@ -197,7 +214,7 @@ class Harvest:
         return missing >= 2 and gone is None
 
     def conditional(self, source: str, accession: str) -> dict[str, str]:
-        return {} if self.options.full else store.validators(self.db, source, accession)
+        return {} if self.options.full else self.validators.get((source, accession), {})
 
     # --- bookkeeping --------------------------------------------------------------------------
 
@@ -269,7 +286,9 @@ class Harvest:
                 excerpt=payload[:500],
             )
             return None
-        store.save_record(self.db, fetched, mapped, at)
+        # A record never held before (not even as a 404) owns no rows yet.
+        new = (source, accession) not in self.fetched_at
+        store.save_record(self.db, fetched, mapped, at, replace=not new)
         self.count(source, "updated" if previous else "new")
         self.changed[source].add(accession)
         return mapped
@@ -301,11 +320,12 @@ class Harvest:
         self,
         ids: Iterable[str],
         fetch: Callable[[str], Awaitable[Response]],
-        handle: Callable[[str, Response], Awaitable[None] | None],
+        handle: Callable[[str, Response], Any],
         source: str,
         workers: int,
-    ) -> None:
-        """Fetch ids with `workers` concurrent requests; handle each answer here, one at a time."""
+    ) -> dict[str, Any]:
+        """Fetch ids with `workers` concurrent requests; handle each answer on the writer thread,
+        one at a time. Returns what the handlers returned, by id, where not None."""
         todo: asyncio.Queue[str] = asyncio.Queue()
         for item in ids:
             todo.put_nowait(item)
@@ -328,6 +348,7 @@ class Harvest:
 
         tasks = [asyncio.create_task(worker()) for _ in range(workers)]
         finished = 0
+        answers: dict[str, Any] = {}
         try:
             while finished < workers:
                 got = await results.get()
@@ -336,15 +357,16 @@ class Harvest:
                     continue
                 item, outcome = got
                 if isinstance(outcome, FetchError):
-                    self.error(source, item, outcome)
+                    await self.write(self.error, source, item, outcome)
                 else:
-                    pending = handle(item, outcome)
-                    if pending is not None:
-                        await pending
+                    answer = await self.write(handle, item, outcome)
+                    if answer is not None:
+                        answers[item] = answer
                 self.step()
         finally:
             for task in tasks:
                 task.cancel()
+        return answers
 
     async def batches(
         self,
@@ -378,7 +400,9 @@ class Harvest:
                 acc = key(doc)
                 if acc in wanted and acc not in seen:
                     seen.add(acc)
-                    self.store(source, acc, f"{source}:batch", canonical(doc), doc)
+                    await self.write(
+                        self.store, source, acc, f"{source}:batch", canonical(doc), doc
+                    )
                     self.step()
             missing += [i for i in batch if i not in seen]
         return missing
@@ -495,17 +519,16 @@ class Harvest:
         fetched: set[str] = set()
         replacements: list[str] = []
 
-        async def handle(pdb_id: str, resp: Response) -> None:
+        def handle(pdb_id: str, resp: Response) -> bool | None:
+            """True when RCSB does not serve the entry: its holdings say why."""
             if resp.status == 304:
                 self.not_modified("pdb", pdb_id, resp)
-                return
-            if resp.status not in (404, 410):
+            elif resp.status not in (404, 410):
                 self.store("pdb", pdb_id, resp.url, canonical(resp.data), resp.data, resp)
-                return
-            self.not_public("pdb", pdb_id, resp)
-            replaced_by = await self._holdings(pdb_id)
-            if replaced_by:
-                replacements.append(replaced_by)
+            else:
+                self.not_public("pdb", pdb_id, resp)
+                return True
+            return None
 
         while ids:
             fetched.update(ids)
@@ -520,7 +543,7 @@ class Harvest:
                     lambda doc: str(doc.get("rcsb_id", "")).upper(),
                     "pdb",
                 )
-            await self.each(
+            unserved = await self.each(
                 todo,
                 lambda p: rcsb.fetch_entry(
                     self.client, self.endpoints, p, self.conditional("pdb", p)
@@ -529,6 +552,10 @@ class Harvest:
                 "pdb",
                 self.options.limits()[rcsb.SERVICE].concurrency,
             )
+            for pdb_id in unserved:
+                replaced_by = await self._holdings(pdb_id)
+                if replaced_by:
+                    replacements.append(replaced_by)
             ids = [
                 r for r in dict.fromkeys(replacements) if r not in fetched and self.due("pdb", r)
             ]
@@ -539,8 +566,11 @@ class Harvest:
         try:
             resp = await rcsb.fetch_holdings(self.client, self.endpoints, pdb_id)
         except FetchError as exc:
-            self.error("pdb_holdings", pdb_id, exc)
+            await self.write(self.error, "pdb_holdings", pdb_id, exc)
             return None
+        return await self.write(self._store_holdings, pdb_id, resp)
+
+    def _store_holdings(self, pdb_id: str, resp: Response) -> str | None:
         if resp.status != 200:
             self._missing_front_door("pdb", pdb_id, "not public")
             return None
@@ -651,10 +681,13 @@ async def harvest(
         options.limits(), timeout=options.timeout, retries=options.retries, backoff=options.backoff
     ) as client:
         run = Harvest(db, endpoints, options, client, result, progress)
-        accessions = await run.empiar()
-        if options.linked:
-            maps = await run.emdb(accessions)
-            await run.pdb(accessions, maps)
+        try:
+            accessions = await run.empiar()
+            if options.linked:
+                maps = await run.emdb(accessions)
+                await run.pdb(accessions, maps)
+        finally:
+            run.writer.shutdown(wait=True)
         for service, why in client.tripped.items():
             store.record_error(
                 db,
@@ -697,7 +730,8 @@ def reindex(db: Database) -> Counter:
             for accession, payload, changed_at in rows:
                 if source == "pdb_holdings" and accession in served_pdb:
                     continue
-                store.write_record(db, MAPPERS[source](json.loads(payload), accession), changed_at)
+                mapped = MAPPERS[source](json.loads(payload), accession)
+                store.write_record(db, mapped, changed_at, replace=False)
                 counts[source] += 1
         for source, status in (("emdb", "not public"), ("pdb", "not public")):
             table, key = store.FRONT_DOORS[source]

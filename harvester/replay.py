@@ -64,7 +64,7 @@ class ReplayServer:
     `hidden` lists accessions left out of the file listing and EBI Search (listings drop names).
     `batch_omit` lists EMDB and PDB ids that batch answers leave out although the single-record
     routes serve them. With `validators`, single-record answers carry an ETag and honour
-    If-None-Match with a 304.
+    If-None-Match with a 304. `latency` (seconds) delays every answer, as a distant server does.
     """
 
     def __init__(
@@ -75,10 +75,12 @@ class ReplayServer:
         hidden: Iterable[str] = (),
         batch_omit: Iterable[str] = (),
         validators: bool = False,
+        latency: float = 0.0,
     ) -> None:
         self.snapshot = Snapshot(roots)
         self.batch_omit = set(batch_omit)
         self.validators = validators
+        self.latency = latency
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
         self.hidden = set(hidden)
         self.hits: Counter[str] = Counter()
@@ -158,6 +160,8 @@ class ReplayServer:
     async def _middleware(self, request: web.Request, handler):
         self.hits[request.path] += 1
         self.last_headers = dict(request.headers)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         fault = await self._fault(request)
         if fault is not None:
             return fault

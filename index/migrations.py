@@ -582,6 +582,9 @@ CREATE TABLE listing_state (
     gone_since TEXT
 );
 ALTER TABLE empiar_entries ADD COLUMN disappeared_on TEXT;
+CREATE INDEX idx_dcr_owner ON database_cross_reference(owner_id);
+CREATE INDEX idx_additional_property_owner ON additional_property(owner_id);
+CREATE INDEX idx_additional_metric_owner ON additional_metric(owner_id);
 ALTER TABLE harvest_runs ADD COLUMN withdrawn INTEGER;
 CREATE INDEX idx_harvest_errors_record ON harvest_errors(source, accession);
 """

@@ -7,6 +7,7 @@ fields (no lambda-ber slot) carry an `x_` prefix.
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any, ClassVar
 
@@ -57,17 +58,27 @@ def _is_nested(annotation: Any) -> bool:
     )
 
 
+@functools.cache
+def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(scalar slots, QuantityValue slots, inlined group slots) of a model class."""
+    scalars, quantities, groups = [], [], []
+    for name, info in cls.model_fields.items():
+        if _is_quantity(info.annotation):
+            quantities.append(name)
+        elif typing.get_origin(info.annotation) is not list:
+            (groups if _is_nested(info.annotation) else scalars).append(name)
+    return tuple(scalars), tuple(quantities), tuple(groups)
+
+
 def _flatten(model: BaseModel) -> dict[str, Any]:
     """A model's scalar slots as one row: QuantityValue slots become `_value` / `_unit` pairs;
     multivalued slots and inlined groups are left to their own tables."""
-    row: dict[str, Any] = {}
-    for name, info in type(model).model_fields.items():
+    scalars, quantities, _ = _layout(type(model))
+    row = {name: getattr(model, name) for name in scalars}
+    for name in quantities:
         value = getattr(model, name)
-        if _is_quantity(info.annotation):
-            row[f"{name}_value"] = value.numeric_value if value is not None else None
-            row[f"{name}_unit"] = value.unit if value is not None else None
-        elif not _is_nested(info.annotation):
-            row[name] = value
+        row[f"{name}_value"] = value.numeric_value if value is not None else None
+        row[f"{name}_unit"] = value.unit if value is not None else None
     return row
 
 
@@ -85,9 +96,9 @@ class _Model(BaseModel):
 
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
         out = [(self.table, _flatten(self))]
-        for name in type(self).model_fields:
+        for name in _layout(type(self))[2]:
             group = getattr(self, name)
-            if isinstance(group, _Group):
+            if group is not None:
                 out.append((group.table, {group.owner_key: self.id, **_flatten(group)}))
         return out + self._children()
 

@@ -1,0 +1,358 @@
+"""Charts of the archive's shape, drawn on the server as plain SVG.
+
+No JavaScript and no CDN: the portal must work offline and on an air-gapped mirror, and every
+label is escaped here (markupsafe), so archive text cannot inject markup into the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+
+# Colour-blind-safe palette (Okabe-Ito, then greys for the tail).
+PALETTE = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+    "#999999",
+]
+FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
+MAX_SERIES = 8  # experiment types beyond this are summed into "other"
+TOP_N = 10  # microscopes and detectors shown
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    href: str | None = None
+    tooltip: str | None = None
+
+
+def _nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to at least `top` (1, 2 or 5 times a power of ten)."""
+    if top <= 0:
+        return [0, 1]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(step, 1)  # counts are whole numbers
+    return [i * step for i in range(int(math.ceil(top / step)) + 1)]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _frame(width: int, height: int, title: str, slug: str, body: list[Markup]) -> Markup:
+    return Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="portal-chart" id="chart-{slug}" '
+        'role="img" aria-labelledby="chart-{slug}-title" viewBox="0 0 {w} {h}" '
+        'width="{w}" height="{h}" {font} font-size="12">'
+        '<title id="chart-{slug}-title">{title}</title>'
+        '<rect width="{w}" height="{h}" fill="#fff"/>{body}</svg>'
+    ).format(
+        slug=slug, w=width, h=height, font=Markup(FONT), title=title, body=Markup("").join(body)
+    )
+
+
+def _link(href: str | None, inner: Markup) -> Markup:
+    if not href:
+        return inner
+    return Markup('<a href="{}">{}</a>').format(href, inner)
+
+
+def _empty(title: str, slug: str) -> Markup:
+    note = Markup('<text x="20" y="60" fill="#555">No data in this mirror yet.</text>')
+    return _frame(480, 100, title, slug, [note])
+
+
+def column_chart(
+    title: str,
+    slug: str,
+    categories: Sequence[str],
+    series: dict[str, Sequence[float]],
+    hrefs: dict[tuple[str, str], str] | None = None,
+    y_label: str = "entries",
+) -> Markup:
+    """Vertical bars, one column per category, stacked by series (one series: plain bars)."""
+    if not categories or not any(any(v) for v in series.values()):
+        return _empty(title, slug)
+    hrefs = hrefs or {}
+    legend = len(series) > 1
+    left, top, bottom = 56, 34, 52
+    plot_w = max(360, 44 * len(categories))
+    right = 190 if legend else 20
+    plot_h = 220
+    width, height = left + plot_w + right, top + plot_h + bottom
+    totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
+    ticks = _nice_ticks(max(totals))
+    scale = plot_h / ticks[-1]
+    out = [
+        Markup('<text x="{}" y="20" font-size="14" font-weight="600">{}</text>').format(left, title)
+    ]
+    for tick in ticks:
+        y = top + plot_h - tick * scale
+        out.append(
+            Markup(
+                '<line x1="{l}" x2="{r}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                '<text x="{tx}" y="{ty:.1f}" text-anchor="end" fill="#444">{v}</text>'
+            ).format(l=left, r=left + plot_w, y=y, tx=left - 6, ty=y + 4, v=_fmt(tick))
+        )
+    out.append(
+        Markup(
+            '<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" fill="#444">'
+            "{}</text>"
+        ).format(top + plot_h / 2, y_label)
+    )
+    slot = plot_w / len(categories)
+    bar_w = max(6.0, slot * 0.7)
+    for i, category in enumerate(categories):
+        x = left + i * slot + (slot - bar_w) / 2
+        base = top + plot_h
+        for j, (name, values) in enumerate(series.items()):
+            value = values[i]
+            if not value:
+                continue
+            h = value * scale
+            base -= h
+            tip = f"{category} · {name}: {_fmt(value)}" if legend else f"{category}: {_fmt(value)}"
+            rect = Markup(
+                '<rect class="bar" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
+                'fill="{}"><title>{}</title></rect>'
+            ).format(x, base, bar_w, h, PALETTE[j % len(PALETTE)], tip)
+            out.append(_link(hrefs.get((category, name)), rect))
+        rotate = len(categories) > 8 or max(len(c) for c in categories) * 7 > slot
+        label = Markup(
+            '<text x="{x:.1f}" y="{y}" text-anchor="{a}" fill="#222"{t}>{c}</text>'
+        ).format(
+            x=x + bar_w / 2,
+            y=top + plot_h + 16,
+            a="end" if rotate else "middle",
+            t=Markup(f' transform="rotate(-40 {x + bar_w / 2:.1f} {top + plot_h + 16})"')
+            if rotate
+            else "",
+            c=category,
+        )
+        out.append(label)
+    if legend:
+        for j, name in enumerate(series):
+            y = top + 6 + j * 18
+            out.append(
+                Markup(
+                    '<rect x="{x}" y="{y}" width="12" height="12" fill="{c}"/>'
+                    '<text x="{tx}" y="{ty}" fill="#222">{n}</text>'
+                ).format(
+                    x=left + plot_w + 16,
+                    y=y,
+                    c=PALETTE[j % len(PALETTE)],
+                    tx=left + plot_w + 34,
+                    ty=y + 10,
+                    n=name,
+                )
+            )
+    return _frame(int(width), int(height), title, slug, out)
+
+
+def bar_chart(title: str, slug: str, bars: Sequence[Bar], x_label: str = "entries") -> Markup:
+    """Horizontal bars, for long labels such as microscope and detector models."""
+    if not bars:
+        return _empty(title, slug)
+    label_w, top, row_h, plot_w = 250, 34, 24, 360
+    width = label_w + plot_w + 60
+    height = top + row_h * len(bars) + 36
+    ticks = _nice_ticks(max(b.value for b in bars))
+    scale = plot_w / ticks[-1]
+    out = [Markup('<text x="8" y="20" font-size="14" font-weight="600">{}</text>').format(title)]
+    bottom = top + row_h * len(bars)
+    for tick in ticks:
+        x = label_w + tick * scale
+        out.append(
+            Markup(
+                '<line x1="{x:.1f}" x2="{x:.1f}" y1="{t}" y2="{b}" stroke="#ddd"/>'
+                '<text x="{x:.1f}" y="{ty}" text-anchor="middle" fill="#444">{v}</text>'
+            ).format(x=x, t=top, b=bottom, ty=bottom + 16, v=_fmt(tick))
+        )
+    out.append(
+        Markup('<text x="{}" y="{}" text-anchor="middle" fill="#444">{}</text>').format(
+            label_w + plot_w / 2, bottom + 32, x_label
+        )
+    )
+    for i, bar in enumerate(bars):
+        y = top + i * row_h
+        shown = bar.label if len(bar.label) <= 36 else bar.label[:35] + "…"
+        out.append(
+            Markup('<text x="{}" y="{}" text-anchor="end" fill="#222">{}</text>').format(
+                label_w - 8, y + row_h / 2 + 4, shown
+            )
+        )
+        rect = Markup(
+            '<rect class="bar" x="{}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
+            "<title>{}</title></rect>"
+        ).format(
+            label_w,
+            y + 4,
+            max(bar.value * scale, 1),
+            row_h - 8,
+            PALETTE[0],
+            bar.tooltip or f"{bar.label}: {_fmt(bar.value)}",
+        )
+        out.append(_link(bar.href, rect))
+        out.append(
+            Markup('<text x="{:.1f}" y="{}" fill="#444">{}</text>').format(
+                label_w + bar.value * scale + 4, y + row_h / 2 + 4, _fmt(bar.value)
+            )
+        )
+    return _frame(width, height, title, slug, out)
+
+
+# The charts of the portal: SQL over the file, then one of the drawings above.
+
+SIZE_BINS = [
+    ("< 1 GB", None, 10**9),
+    ("1–10 GB", 10**9, 10**10),
+    ("10–100 GB", 10**10, 10**11),
+    ("100 GB–1 TB", 10**11, 10**12),
+    ("1–10 TB", 10**12, 10**13),
+    ("≥ 10 TB", 10**13, None),
+]
+
+
+@dataclass
+class ChartSpec:
+    slug: str
+    title: str
+    caption: str
+
+
+CHARTS = [
+    ChartSpec(
+        "releases",
+        "EMPIAR entries released per year, by experiment type",
+        "Each column is a release year, stacked by the experiment type EMPIAR records.",
+    ),
+    ChartSpec(
+        "resolution",
+        "Best resolution of the linked EMDB maps",
+        "One count per entry with a linked map: the best (smallest) resolution among its maps.",
+    ),
+    ChartSpec(
+        "microscopes",
+        "Most used microscopes",
+        "Entries per microscope model of their linked EMDB maps (top 10).",
+    ),
+    ChartSpec(
+        "detectors",
+        "Most used detectors",
+        "Entries per detector model of their linked EMDB maps (top 10).",
+    ),
+    ChartSpec(
+        "sizes",
+        "Dataset sizes",
+        "Entries per dataset size as EMPIAR reports it (decimal units: 1 GB = 10⁹ bytes).",
+    ),
+]
+CHART_SLUGS = {c.slug: c for c in CHARTS}
+
+
+def _table_url(table_url: str, **filters) -> str:
+    return f"{table_url}?{urlencode(filters)}"
+
+
+async def render(slug: str, db, table_url: str) -> Markup:
+    """Query `db` (a datasette Database) and draw chart `slug`; bars link to the filtered
+    `empiar_entries` table at `table_url`."""
+    spec = CHART_SLUGS[slug]
+    if slug == "releases":
+        rows = (
+            await db.execute(
+                "select release_year, experiment_type, count(*) "
+                "from empiar_entries where release_year is not null group by 1, 2"
+            )
+        ).rows
+        return _releases(spec, [tuple(r) for r in rows], table_url)
+    if slug == "resolution":
+        rows = (
+            await db.execute(
+                "select resolution_bin, count(*) from empiar_entries "
+                "where resolution_bin is not null group by 1 order by min(resolution_best_a)"
+            )
+        ).rows
+        cats = [r[0] for r in rows]
+        hrefs = {(r[0], "entries"): _table_url(table_url, resolution_bin=r[0]) for r in rows}
+        return column_chart(
+            spec.title, slug, cats, {"entries": [r[1] for r in rows]}, hrefs, "entries"
+        )
+    if slug in ("microscopes", "detectors"):
+        rows = (
+            await db.execute(
+                f"select j.value, count(distinct e.accession) from empiar_entries e, "
+                f"json_each(e.{slug}) j group by 1 order by 2 desc, 1 limit {TOP_N}"
+            )
+        ).rows
+        bars = [
+            Bar(r[0], r[1], _table_url(table_url, **{f"{slug}__arraycontains": r[0]})) for r in rows
+        ]
+        return bar_chart(spec.title, slug, bars)
+    if slug == "sizes":
+        cases = " ".join(
+            f"when dataset_size_bytes < {hi} then {i}"
+            for i, (_, _, hi) in enumerate(SIZE_BINS)
+            if hi
+        )
+        rows = (
+            await db.execute(
+                f"select case {cases} else {len(SIZE_BINS) - 1} end as bin, count(*) "
+                "from empiar_entries where dataset_size_bytes is not null group by 1"
+            )
+        ).rows
+        counts = dict((r[0], r[1]) for r in rows)
+        if not counts:
+            return _empty(spec.title, slug)
+        cats = [label for label, _, _ in SIZE_BINS]
+        hrefs = {}
+        for label, lo, hi in SIZE_BINS:
+            filters = {}
+            if lo:
+                filters["dataset_size_bytes__gte"] = lo
+            if hi:
+                filters["dataset_size_bytes__lt"] = hi
+            hrefs[(label, "entries")] = _table_url(table_url, **filters)
+        values = [counts.get(i, 0) for i in range(len(SIZE_BINS))]
+        return column_chart(spec.title, slug, cats, {"entries": values}, hrefs)
+    raise KeyError(slug)
+
+
+def _releases(spec: ChartSpec, rows: list[tuple], table_url: str) -> Markup:
+    if not rows:
+        return _empty(spec.title, spec.slug)
+    years = range(min(r[0] for r in rows), max(r[0] for r in rows) + 1)
+    # An entry with no experiment type is counted as "unknown" and linked with isnull.
+    rows = [(year, kind or "unknown", n, kind) for year, kind, n in rows]
+    by_type: dict[str, int] = {}
+    for _, kind, n, _ in rows:
+        by_type[kind] = by_type.get(kind, 0) + n
+    ranked = sorted(by_type, key=lambda k: (-by_type[k], k))
+    kept = ranked[: MAX_SERIES - 1] if len(ranked) > MAX_SERIES else ranked
+    series = {k: [0] * len(years) for k in kept}
+    if len(kept) < len(ranked):
+        series["other"] = [0] * len(years)
+    hrefs = {}
+    for year, kind, n, raw in rows:
+        name = kind if kind in series else "other"
+        series[name][year - years.start] += n
+        if name != "other":
+            type_filter = {"experiment_type": raw} if raw else {"experiment_type__isnull": 1}
+            hrefs[(str(year), name)] = _table_url(table_url, release_year=year, **type_filter)
+        else:
+            hrefs.setdefault((str(year), name), _table_url(table_url, release_year=year))
+    return column_chart(spec.title, spec.slug, [str(y) for y in years], series, hrefs)

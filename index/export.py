@@ -1,0 +1,350 @@
+"""One EMPIAR entry, with its linked EMDB maps and PDB models, as a lambda-ber `Dataset` document.
+
+Built from the tables alone (never from the stored payloads), driven by our pydantic models: each
+model knows its table, which of its slots are QuantityValues (stored as `<slot>_value` /
+`<slot>_unit`), which are inlined groups (1:1 tables keyed by `owner_key`) and which are
+booleans (stored as 0/1). Our own columns (`x_*`) and bookkeeping (`dataset_id`, `image_type`,
+`owner_table`, `owner_id`) are left out.
+
+What the document holds, all as flat lists ordered by id (associations by their keys):
+* the rows the EMPIAR entry owns (`empiar:EMPIAR-n` and ids below it);
+* the rows of each EMDB map and PDB model in its `empiar_entries.emdb_ids` / `pdb_ids` that the
+  database holds (`emdb:EMD-n`, `pdb:ID`): their studies are further items of `studies`;
+* the people, publications and organisations those studies link to, with the people's
+  affiliations;
+* the links between archives (`workflow_experiment`, `workflow_input`, `workflow_output`) stated
+  by any of those records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from sqlite_utils import Database
+
+from harvester.lambda_ber import models as lb
+
+# Our own columns: they pick a class or tie a row to its owner, and are no lambda-ber slot.
+_BOOKKEEPING = {"dataset_id", "image_type", "owner_table", "owner_id"}
+
+# Dataset slot -> the model whose rows it lists (entities, then associations).
+_ENTITIES: dict[str, type[lb._Model]] = {
+    "studies": lb.Study,
+    "persons": lb.Person,
+    "organizations": lb.Organization,
+    "publications": lb.Publication,
+    "instruments": lb.Instrument,
+    "samples": lb.Sample,
+    "sample_preparations": lb.SamplePreparation,
+    "experiment_runs": lb.ExperimentRun,
+    "workflow_runs": lb.WorkflowRun,
+    "data_files": lb.DataFile,
+    "images": lb.Image,
+}
+_ASSOCIATIONS: dict[str, type[lb._Model]] = {
+    "study_sample_associations": lb.StudySampleAssociation,
+    "study_experiment_associations": lb.StudyExperimentAssociation,
+    "study_workflow_associations": lb.StudyWorkflowAssociation,
+    "experiment_sample_associations": lb.ExperimentSampleAssociation,
+    "experiment_instrument_associations": lb.ExperimentInstrumentAssociation,
+    "workflow_experiment_associations": lb.WorkflowExperimentAssociation,
+    "workflow_input_associations": lb.WorkflowInputAssociation,
+    "workflow_output_associations": lb.WorkflowOutputAssociation,
+    "study_person_associations": lb.StudyPersonAssociation,
+    "study_organization_associations": lb.StudyOrganizationAssociation,
+    "study_publication_associations": lb.StudyPublicationAssociation,
+    "person_organization_associations": lb.PersonOrganizationAssociation,
+}
+# Entities a record owns, found by id: the record's own id or a path below it.
+_OWNED_ENTITIES = (
+    "studies",
+    "instruments",
+    "samples",
+    "sample_preparations",
+    "experiment_runs",
+    "workflow_runs",
+    "data_files",
+    "images",
+)
+# Associations a record owns, found by the column that holds one of its ids.
+_OWNED_ASSOCIATIONS = {
+    "study_sample_associations": "study_id",
+    "study_experiment_associations": "study_id",
+    "study_workflow_associations": "study_id",
+    "experiment_sample_associations": "experiment_id",
+    "experiment_instrument_associations": "experiment_id",
+    "study_person_associations": "study_id",
+    "study_organization_associations": "study_id",
+    "study_publication_associations": "study_id",
+    # Links between archives name the record that stated them.
+    "workflow_experiment_associations": "x_owner",
+    "workflow_input_associations": "x_owner",
+    "workflow_output_associations": "x_owner",
+}
+# Tables whose owners have lambda-ber's `additional_properties` / `additional_metrics` slots.
+_ESCAPE_HATCH_OWNERS = {
+    "experiment_run",
+    "instrument",
+    "sample_preparation",
+    "workflow_run",
+    "sample",
+}
+_ACCESSION = re.compile(r"^(?:empiar:)?(?:EMPIAR-)?(\d+)$", re.IGNORECASE)
+
+
+def _kinds(annotation: Any) -> tuple:
+    return (annotation, *typing.get_args(annotation))
+
+
+def _group_class(annotation: Any) -> type[lb._Group] | None:
+    for kind in _kinds(annotation):
+        if isinstance(kind, type) and issubclass(kind, lb._Group):
+            return kind
+    return None
+
+
+def _is_bool(annotation: Any) -> bool:
+    return bool in _kinds(annotation)
+
+
+def _rows(db: Database, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _owned(column: str, owners: list[str]) -> tuple[str, list[str]]:
+    """SQL condition (and parameters): `column` is one of the owners' ids or a path below one."""
+    clauses, params = [], []
+    for owner in owners:
+        clauses.append(f"[{column}] = ? or ([{column}] >= ? and [{column}] < ?)")
+        params += [owner, owner + "/", owner + "0"]
+    return " or ".join(f"({c})" for c in clauses) or "0", params
+
+
+def _in(column: str, values: list[str]) -> tuple[str, list[str]]:
+    if not values:
+        return "0", []
+    return f"[{column}] in ({', '.join('?' for _ in values)})", list(values)
+
+
+def _object(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
+    """A row of `model`'s table as a lambda-ber object: slots in the model's order, no NULLs."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name.startswith("x_") or name in _BOOKKEEPING:
+            continue
+        if lb._is_quantity(info.annotation):
+            value, unit = row.get(f"{name}_value"), row.get(f"{name}_unit")
+            if unit is not None:
+                out[name] = (
+                    {"numeric_value": value, "unit": unit} if value is not None else {"unit": unit}
+                )
+            continue
+        value = row.get(name)
+        if value is None:
+            continue
+        out[name] = bool(value) if _is_bool(info.annotation) else value
+    return out
+
+
+class _Exporter:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def entities(self, model: type[lb._Model], where: str, params: list) -> list[dict[str, Any]]:
+        rows = _rows(self.db, f"select * from [{model.table}] where {where} order by id", params)
+        return [_object(model, row) for row in rows]
+
+    def associations(
+        self, model: type[lb._Model], where: str, params: list
+    ) -> list[dict[str, Any]]:
+        # By every column, keys first: the same rows always come out in the same order.
+        order = ", ".join(f"[{name}]" for name in model.model_fields)
+        rows = _rows(
+            self.db, f"select * from [{model.table}] where {where} order by {order}", params
+        )
+        return [_object(model, row) for row in rows]
+
+    def complete(self, model: type[lb._Model], objects: list[dict[str, Any]]) -> None:
+        """Add what lives in other tables: inlined groups, multivalued slots, escape hatches."""
+        ids = [o["id"] for o in objects]
+        if not ids:
+            return
+        for name, info in model.model_fields.items():
+            group = _group_class(info.annotation)
+            if group is None:
+                continue
+            where, params = _in(group.owner_key, ids)
+            found = {
+                row[group.owner_key]: row
+                for row in _rows(self.db, f"select * from [{group.table}] where {where}", params)
+            }
+            for obj in objects:
+                row = found.get(obj["id"])
+                if row is None:
+                    continue
+                value = _object(group, row)
+                if group is lb.BufferComposition:
+                    components = self._list(
+                        "buffer_component", "sample_id", "component", obj["id"], "position"
+                    )
+                    if components:
+                        value["components"] = components
+                if value:
+                    obj[name] = value
+        for obj in objects:
+            self._children(model, obj)
+
+    def _list(self, table: str, key: str, column: str, owner: str, order: str) -> list[Any]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"select [{column}] from [{table}] where [{key}] = ? and [{column}] is not null "
+                f"order by [{order}]",
+                [owner],
+            )
+        ]
+
+    def _children(self, model: type[lb._Model], obj: dict[str, Any]) -> None:
+        if model is lb.Study:
+            keywords = self._list("study_keyword", "study_id", "keyword", obj["id"], "keyword")
+            if keywords:
+                obj["keywords"] = keywords
+            refs = _rows(
+                self.db,
+                "select * from database_cross_reference where owner_table = 'study' and "
+                "owner_id = ? order by database_name, database_id",
+                [obj["id"]],
+            )
+            if refs:
+                obj["database_cross_references"] = [
+                    _object(lb.DatabaseCrossReference, r) for r in refs
+                ]
+        elif model is lb.Publication:
+            authors = self._list(
+                "publication_author", "publication_id", "name", obj["id"], "position"
+            )
+            if authors:
+                obj["authors"] = authors
+        if model.table in _ESCAPE_HATCH_OWNERS:
+            properties = _rows(
+                self.db,
+                "select attribute_id, attribute_label, value from additional_property "
+                "where owner_table = ? and owner_id = ? and value is not null "
+                "order by attribute_id",
+                [model.table, obj["id"]],
+            )
+            if properties:
+                obj["additional_properties"] = [
+                    {"attribute": _attribute(p), "value": p["value"]} for p in properties
+                ]
+            metrics = _rows(
+                self.db,
+                "select attribute_id, attribute_label, numeric_value, unit from additional_metric "
+                "where owner_table = ? and owner_id = ? and unit is not null "
+                "order by attribute_id",
+                [model.table, obj["id"]],
+            )
+            if metrics:
+                obj["additional_metrics"] = [
+                    {
+                        "attribute": _attribute(m),
+                        **(
+                            {"numeric_value": m["numeric_value"]}
+                            if m["numeric_value"] is not None
+                            else {}
+                        ),
+                        "unit": m["unit"],
+                    }
+                    for m in metrics
+                ]
+
+
+def _attribute(row: dict[str, Any]) -> dict[str, str]:
+    return {"id": row["attribute_id"], "label": row["attribute_label"] or row["attribute_id"]}
+
+
+def _accession(value: str) -> str:
+    match = _ACCESSION.match(value.strip())
+    return f"EMPIAR-{match.group(1)}" if match else value
+
+
+def _linked_ids(value: str | None) -> list[str]:
+    try:
+        ids = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [i for i in ids if isinstance(i, str)]
+
+
+def export_dataset(db: Database, accession: str) -> dict[str, Any]:
+    """The lambda-ber Dataset document of EMPIAR entry `accession` (plain, JSON-serialisable)."""
+    acc = _accession(accession)
+    dataset_id = f"empiar:{acc}"
+    entry = _rows(db, "select emdb_ids, pdb_ids from empiar_entries where accession = ?", [acc])
+    top = _rows(db, "select * from dataset where id = ?", [dataset_id])
+    if not entry or not top:
+        raise LookupError(f"{accession} is not in this database")
+
+    linked = [f"emdb:{i}" for i in _linked_ids(entry[0]["emdb_ids"])]
+    linked += [f"pdb:{i}" for i in _linked_ids(entry[0]["pdb_ids"])]
+    where, params = _in("id", linked)
+    held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
+    owners = [dataset_id, *sorted(held)]
+
+    ex = _Exporter(db)
+    doc: dict[str, Any] = _object(lb.Dataset, top[0])
+    lists: dict[str, list[dict[str, Any]]] = {}
+
+    for slot in _OWNED_ENTITIES:
+        where, params = _owned("id", owners)
+        lists[slot] = ex.entities(_ENTITIES[slot], where, params)
+    for slot, column in _OWNED_ASSOCIATIONS.items():
+        if column == "x_owner":
+            where, params = _in(column, owners)
+        else:
+            where, params = _owned(column, owners)
+        lists[slot] = ex.associations(_ASSOCIATIONS[slot], where, params)
+
+    # Shared records, by what the studies link to.
+    person_ids = sorted({a["person_id"] for a in lists["study_person_associations"]})
+    lists["persons"] = ex.entities(lb.Person, *_in("id", person_ids))
+    lists["person_organization_associations"] = ex.associations(
+        lb.PersonOrganizationAssociation, *_in("person_id", person_ids)
+    )
+    publication_ids = sorted({a["publication_id"] for a in lists["study_publication_associations"]})
+    lists["publications"] = ex.entities(lb.Publication, *_in("id", publication_ids))
+    organization_ids = sorted(
+        {a["organization_id"] for a in lists["study_organization_associations"]}
+        | {a["organization_id"] for a in lists["person_organization_associations"]}
+    )
+    lists["organizations"] = ex.entities(lb.Organization, *_in("id", organization_ids))
+
+    for slot, model in _ENTITIES.items():
+        ex.complete(model, lists[slot])
+        lists[slot] = [_in_slot_order(model, obj) for obj in lists[slot]]
+    for slot in (*_ENTITIES, *_ASSOCIATIONS):
+        if lists.get(slot):
+            doc[slot] = lists[slot]
+    return doc
+
+
+def _in_slot_order(model: type[BaseModel], obj: dict[str, Any]) -> dict[str, Any]:
+    """The model's slot order, the escape hatches last: stable, readable documents."""
+    order = [*model.model_fields, "additional_properties", "additional_metrics"]
+    return {name: obj[name] for name in order if name in obj}
+
+
+def dump(document: dict[str, Any], fmt: str) -> str:
+    """The document as JSON or YAML text."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    raise ValueError(f"unknown format {fmt!r}: use json or yaml")
