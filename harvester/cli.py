@@ -337,6 +337,55 @@ def reindex_command(db_path):
     )
 
 
+@cli.command(name="export")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("accession")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+def export_command(db_path, accession, fmt, output):
+    """One EMPIAR entry, with its linked maps and models, as a lambda-ber Dataset document."""
+    from index import migrations
+    from index.export import dump, export_dataset
+
+    try:
+        db = store.open_readonly(db_path)
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+    try:
+        if migrations.unknown_migrations(db):
+            raise Problem(f"{db_path} was written by a newer empiar-mirror; upgrade")
+        if migrations.schema_version(db) < len(migrations.KNOWN):
+            raise Problem(
+                f"{db_path} was written by an older empiar-mirror; "
+                f"run `empiar-mirror reindex {db_path}` first"
+            )
+        document = export_dataset(db, accession)
+    except LookupError as exc:
+        raise Problem(str(exc)) from None
+    finally:
+        db.close()
+    text = dump(document, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Problem(f"cannot write {output}: {exc.strerror}") from None
+
+
 @cli.command()
 @click.option(
     "--db", "db_path", default="empiar-demo.db", show_default=True, type=click.Path(dir_okay=False)

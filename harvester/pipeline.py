@@ -323,6 +323,8 @@ class Harvest:
         handle: Callable[[str, Response], Any],
         source: str,
         workers: int,
+        *,
+        step: bool = True,
     ) -> dict[str, Any]:
         """Fetch ids with `workers` concurrent requests; handle each answer on the writer thread,
         one at a time. Returns what the handlers returned, by id, where not None."""
@@ -362,7 +364,8 @@ class Harvest:
                     answer = await self.write(handle, item, outcome)
                     if answer is not None:
                         answers[item] = answer
-                self.step()
+                if step:
+                    self.step()
         finally:
             for task in tasks:
                 task.cancel()
@@ -375,36 +378,35 @@ class Harvest:
         fetch_batch: Callable[[list[str]], Awaitable[list[dict]]],
         key: Callable[[dict], str | None],
         source: str,
+        workers: int,
     ) -> list[str]:
-        """Fetch ids many at a time; return those no batch answered, for one-by-one fetching."""
+        """Fetch ids many at a time; return those no batch answered, for one-by-one fetching.
+
+        At most `workers` batches are in flight or waiting to be written, so memory stays flat
+        however many batches there are."""
         missing: list[str] = []
 
-        async def one(batch: list[str]) -> tuple[list[str], list[dict] | FetchError]:
+        async def fetch(batch_key: str) -> Response:
+            batch = pending[batch_key]
             try:
-                return batch, await fetch_batch(batch)
+                return await fetch_batch(batch)  # type: ignore[return-value]
             except FetchError as exc:
-                return batch, exc
-
-        for next_done in asyncio.as_completed([one(b) for b in chunks(ids, size)]):
-            batch, outcome = await next_done
-            if isinstance(outcome, FetchError):
                 # The whole batch goes to the per-record route, which records its own errors.
-                log.warning(
-                    "%s batch of %d failed (%s); fetching one by one", source, len(batch), outcome
-                )
-                missing += batch
-                continue
-            wanted = set(batch)
-            seen = set()
-            for doc in outcome:
+                log.warning("%s batch of %d failed (%s); one by one", source, len(batch), exc)
+                return []  # type: ignore[return-value]
+
+        def handle(batch_key: str, docs: list[dict]) -> None:
+            wanted, seen = set(pending[batch_key]), set()
+            for doc in docs:
                 acc = key(doc)
                 if acc in wanted and acc not in seen:
                     seen.add(acc)
-                    await self.write(
-                        self.store, source, acc, f"{source}:batch", canonical(doc), doc
-                    )
+                    self.store(source, acc, f"{source}:batch", canonical(doc), doc)
                     self.step()
-            missing += [i for i in batch if i not in seen]
+            missing.extend(i for i in pending[batch_key] if i not in seen)
+
+        pending = {str(n): batch for n, batch in enumerate(chunks(ids, size))}
+        await self.each(pending, fetch, handle, source, workers, step=False)
         return missing
 
     # --- the three archives -------------------------------------------------------------------
@@ -481,6 +483,7 @@ class Harvest:
                 lambda batch: emdb.fetch_batch(self.client, self.endpoints, batch),
                 lambda doc: doc.get("emdb_id"),
                 "emdb",
+                self.options.limits()[emdb.SERVICE].concurrency,
             )
 
         def handle(emd: str, resp: Response) -> None:
@@ -542,6 +545,7 @@ class Harvest:
                     lambda batch: rcsb.fetch_batch(self.client, self.endpoints, batch),
                     lambda doc: str(doc.get("rcsb_id", "")).upper(),
                     "pdb",
+                    self.options.limits()[rcsb.SERVICE].concurrency,
                 )
             unserved = await self.each(
                 todo,

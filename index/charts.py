@@ -13,20 +13,10 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-# Colour-blind-safe palette (Okabe-Ito, then greys for the tail).
-PALETTE = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
-    "#999999",
-]
+# Colour-blind-safe palette (Okabe-Ito); "other" is always grey.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+OTHER = "#999999"
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
-MAX_SERIES = 8  # experiment types beyond this are summed into "other"
 TOP_N = 10  # microscopes and detectors shown
 
 
@@ -89,10 +79,13 @@ def column_chart(
         return _empty(title, slug)
     hrefs = hrefs or {}
     legend = len(series) > 1
-    left, top, bottom = 56, 34, 52
-    plot_w = max(360, 44 * len(categories))
+    longest = max(len(c) for c in categories)
+    rotate = len(categories) > 8  # many columns: slanted labels, narrow slots
+    slot = 44 if rotate else max(44, longest * 7 + 12)
+    left, top, plot_h = 56, 34, 220
+    bottom = 24 + (int(longest * 5) + 10 if rotate else 10)
+    plot_w = max(360, slot * len(categories))
     right = 190 if legend else 20
-    plot_h = 220
     width, height = left + plot_w + right, top + plot_h + bottom
     totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
     ticks = _nice_ticks(max(totals))
@@ -116,6 +109,10 @@ def column_chart(
     )
     slot = plot_w / len(categories)
     bar_w = max(6.0, slot * 0.7)
+
+    def colour(j: int, name: str) -> str:
+        return OTHER if name == "other" else PALETTE[j % len(PALETTE)]
+
     for i, category in enumerate(categories):
         x = left + i * slot + (slot - bar_w) / 2
         base = top + plot_h
@@ -129,9 +126,8 @@ def column_chart(
             rect = Markup(
                 '<rect class="bar" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
                 'fill="{}"><title>{}</title></rect>'
-            ).format(x, base, bar_w, h, PALETTE[j % len(PALETTE)], tip)
+            ).format(x, base, bar_w, h, colour(j, name), tip)
             out.append(_link(hrefs.get((category, name)), rect))
-        rotate = len(categories) > 8 or max(len(c) for c in categories) * 7 > slot
         label = Markup(
             '<text x="{x:.1f}" y="{y}" text-anchor="{a}" fill="#222"{t}>{c}</text>'
         ).format(
@@ -154,7 +150,7 @@ def column_chart(
                 ).format(
                     x=left + plot_w + 16,
                     y=y,
-                    c=PALETTE[j % len(PALETTE)],
+                    c=colour(j, name),
                     tx=left + plot_w + 34,
                     ty=y + 10,
                     n=name,
@@ -342,7 +338,8 @@ def _releases(spec: ChartSpec, rows: list[tuple], table_url: str) -> Markup:
     for _, kind, n, _ in rows:
         by_type[kind] = by_type.get(kind, 0) + n
     ranked = sorted(by_type, key=lambda k: (-by_type[k], k))
-    kept = ranked[: MAX_SERIES - 1] if len(ranked) > MAX_SERIES else ranked
+    # As many types as the palette has colours; the rest are summed into a grey "other".
+    kept = ranked[: len(PALETTE)]
     series = {k: [0] * len(years) for k in kept}
     if len(kept) < len(ranked):
         series["other"] = [0] * len(years)
