@@ -1,0 +1,380 @@
+"""The portal, through Datasette's in-process client: links, escaping, canned queries, charts,
+search over everything, row pages and robots.txt, on the demo archive."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import harvest
+
+from index import charts, plugin
+from index.serve import load_metadata, make_datasette
+
+XSS = "<script>alert('xss')</script>"
+XSS_ESCAPED = "&lt;script&gt;alert("
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def portal_db(tmp_path_factory):
+    from harvester.replay import ReplayServer
+
+    # Not "empiar.db": URLs must use the file's stem, whatever it is.
+    db = tmp_path_factory.mktemp("portal") / "portal.db"
+    with ReplayServer() as server:
+        result = harvest(server, db)
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def get(db, path):
+    async def go():
+        ds = make_datasette(db)
+        await ds.invoke_startup()
+        return await ds.client.get(path)
+
+    return asyncio.run(go())
+
+
+def rows(db, path):
+    r = get(db, path + ("&" if "?" in path else "?") + "_shape=objects")
+    assert r.status_code == 200, r.text
+    return r.json()["rows"]
+
+
+@pytest.fixture(scope="module")
+def cell(portal_db):
+    """render_cell as Datasette calls it, for the database named `portal`."""
+    ds = make_datasette(portal_db)
+
+    def render(value, column, table="empiar_entries"):
+        return plugin.render_cell(
+            value=value, column=column, table=table, database="portal", datasette=ds
+        )
+
+    return render
+
+
+# Links everywhere --------------------------------------------------------------------------
+
+
+def test_ids_link_to_the_mirror_row_and_to_the_archive(cell):
+    html = cell("EMPIAR-10442", "accession")
+    assert 'href="/portal/empiar_entries/EMPIAR-10442"' in html
+    assert 'href="https://www.ebi.ac.uk/empiar/EMPIAR-10442/"' in html
+    html = cell("EMD-25107", "emdb_id", "emdb_maps")
+    assert 'href="/portal/emdb_maps/EMD-25107"' in html
+    assert 'href="https://www.ebi.ac.uk/emdb/EMD-25107"' in html
+    html = cell("7SGD", "replaced_by", "pdb_models")
+    assert 'href="/portal/pdb_models/7SGD"' in html
+    assert 'href="https://www.rcsb.org/structure/7SGD"' in html
+    # Not an id of the column's archive: left to Datasette's own (escaping) rendering.
+    assert cell("EMD-25107", "pdb_id") is None
+    assert cell("EMPIAR-1<b>", "accession") is None
+    assert cell("Some title", "title") is None
+
+
+def test_json_arrays_render_as_lists_with_ids_linked_and_values_filtering(cell):
+    html = cell('["EMD-90010", "EMD-90011"]', "emdb_ids")
+    assert html.startswith('<ul class="portal-list">') and html.count("<li>") == 2
+    assert 'href="/portal/emdb_maps/EMD-90011"' in html
+    assert 'href="https://www.ebi.ac.uk/emdb/EMD-90011"' in html
+    html = cell('["Homo sapiens", "Mus musculus"]', "organisms")
+    assert 'href="/portal/empiar_entries?organisms__arraycontains=Homo+sapiens"' in html
+    assert cell("[300.0]", "voltages_kv") == '<ul class="portal-list"><li>300</li></ul>'
+    assert cell("[]", "pdb_ids") == "&nbsp;"
+
+
+def test_dois_and_orcids_link_out(cell):
+    html = cell("10.6019/EMPIAR-10442", "entry_doi")
+    assert 'href="https://doi.org/10.6019/EMPIAR-10442"' in html
+    html = cell("doi:10.5555/empiar-demo.90010", "doi", "publication")
+    assert 'href="https://doi.org/10.5555/empiar-demo.90010">10.5555/empiar-demo.90010<' in html
+    html = cell("https://orcid.org/0000-0009-2190-6713", "orcid", "person")
+    assert 'href="https://orcid.org/0000-0009-2190-6713"' in html
+
+
+def test_everything_rendered_is_escaped(cell):
+    html = cell(f'["{XSS}", "a\\" onmouseover=\\"x"]', "organisms")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'onmouseover="x"' not in html
+    assert "<script>" not in cell(f"10.1/{XSS}", "citation_doi")
+
+
+# Every page that shows EMPIAR-90030, whose title carries a script.
+SCRIPT_PAGES = [
+    "/portal/empiar_entries?accession=EMPIAR-90030",
+    "/portal/empiar_entries/EMPIAR-90030",
+    "/portal/emdb_maps/EMD-90030",
+    "/portal/high_resolution_single_particle",
+    "/-/search?q=apoferritin",
+]
+
+
+@pytest.mark.parametrize("path", SCRIPT_PAGES)
+def test_the_script_in_a_title_shows_as_text(portal_db, path):
+    r = get(portal_db, path)
+    assert r.status_code == 200
+    assert XSS not in r.text and "<b>bold</b>" not in r.text
+    assert XSS_ESCAPED in r.text
+
+
+def test_table_page_links_ids_arrays_and_the_primary_key(portal_db):
+    html = get(portal_db, "/portal/empiar_entries?accession=EMPIAR-90010").text
+    # The primary key: Datasette links the row; the portal adds the archive page beside it.
+    (pk_cell,) = re.findall(r'<td class="col-accession type-pk">(.*?)</td>', html)
+    assert '<a href="/portal/empiar_entries/EMPIAR-90010">EMPIAR-90010</a>' in pk_cell
+    assert 'href="https://www.ebi.ac.uk/empiar/EMPIAR-90010/"' in pk_cell
+    assert 'href="/portal/emdb_maps/EMD-90011"' in html
+    assert 'href="/portal/pdb_models/9Z02"' in html
+    assert 'href="https://doi.org/10.6019/EMPIAR-90010"' in html
+    assert "microscopes__arraycontains=FEI+TITAN+KRIOS" in html
+
+
+# Canned queries ----------------------------------------------------------------------------
+
+QUERIES = load_metadata()["databases"]["empiar"]["queries"]
+
+
+def test_every_canned_query_is_described_and_runs(portal_db):
+    assert len(QUERIES) >= 7
+    for name, query in QUERIES.items():
+        assert query["title"] and query["description"], name
+        r = get(portal_db, f"/portal/{name}.json?_shape=objects")
+        assert r.status_code == 200 and r.json()["ok"], (name, r.text[:300])
+        assert r.json()["rows"], f"{name} finds nothing on the demo archive"
+
+
+def test_broken_cross_links_lists_the_withdrawn_map_and_the_obsolete_model(portal_db):
+    found = {
+        (r["problem"], r["accession"], r["emdb_id"], r["pdb_id"], r["replaced_by"])
+        for r in rows(portal_db, "/portal/broken_cross_links.json")
+    }
+    assert found == {
+        ("EMDB map not public (404)", "EMPIAR-90010", "EMD-90011", None, None),
+        ("PDB model obsolete", "EMPIAR-90010", "EMD-90010", "9Z02", "9Z07"),
+    }
+    html = get(portal_db, "/portal/broken_cross_links").text
+    assert 'href="https://www.rcsb.org/structure/9Z07"' in html
+    assert 'href="/portal/emdb_maps/EMD-90011"' in html
+
+
+def test_high_resolution_single_particle_takes_a_resolution(portal_db):
+    found = rows(portal_db, "/portal/high_resolution_single_particle.json?max_resolution=2.5")
+    assert [(r["accession"], r["emdb_id"]) for r in found] == [
+        ("EMPIAR-90030", "EMD-90030"),
+        ("EMPIAR-90027", "EMD-90027"),
+        ("EMPIAR-90025", "EMD-90026"),
+        ("EMPIAR-90025", "EMD-90025"),
+    ]
+    default = rows(portal_db, "/portal/high_resolution_single_particle.json")
+    assert max(r["resolution_a"] for r in default) <= 3 and len(default) > len(found)
+    assert "EMPIAR-90003" not in {r["accession"] for r in default}  # helical, 3.35 Å
+
+
+def test_microscope_and_detector_filters(portal_db):
+    base = "/portal/by_microscope_and_detector.json"
+    talos = rows(portal_db, base + "?microscope=arctica")
+    assert [(r["accession"], r["microscope"]) for r in talos] == [
+        ("EMPIAR-90007", "FEI TALOS ARCTICA")
+    ]
+    k3 = {r["accession"] for r in rows(portal_db, base + "?detector=K3")}
+    assert k3 == {"EMPIAR-90013", "EMPIAR-90019"}
+    both = rows(portal_db, base + "?microscope=krios&detector=falcon+4i")
+    assert {r["accession"] for r in both} == {"EMPIAR-90025", "EMPIAR-90027", "EMPIAR-90030"}
+
+
+def test_released_or_updated_since(portal_db):
+    found = rows(portal_db, "/portal/released_or_updated_since.json?since=2025-08-01")
+    assert [(r["accession"], r["what"]) for r in found] == [
+        ("EMPIAR-90030", "released"),
+        ("EMPIAR-90028", "released"),
+        ("EMPIAR-90027", "updated"),  # released 2025-06-30, updated 2025-08-11
+    ]
+
+
+def test_entries_with_fitted_models(portal_db):
+    found = {
+        (r["accession"], r["emdb_id"], r["pdb_id"])
+        for r in rows(portal_db, "/portal/entries_with_fitted_models.json")
+    }
+    assert ("EMPIAR-90010", "EMD-90010", "9Z07") in found  # the replacement model too
+    assert ("EMPIAR-90029", "EMD-25107", "7SGD") in found  # a map shared by two entries
+    assert "EMPIAR-90001" not in {a for a, _, _ in found}  # its map has no model
+
+
+def test_entries_per_year_and_largest_datasets(portal_db):
+    per_year = rows(portal_db, "/portal/entries_per_year_and_type.json")
+    assert sum(r["entries"] for r in per_year) == 36
+    counts = {(r["release_year"], r["experiment_type"]): r["entries"] for r in per_year}
+    assert counts[(2022, "EMDB")] == 3
+    largest = rows(portal_db, "/portal/largest_datasets.json?n=3")
+    assert [r["accession"] for r in largest] == ["EMPIAR-90012", "EMPIAR-90010", "EMPIAR-90015"]
+
+
+# Charts ------------------------------------------------------------------------------------
+
+
+def test_charts_page_draws_every_chart_inline_with_no_outside_resources(portal_db):
+    r = get(portal_db, "/-/charts")
+    assert r.status_code == 200
+    for spec in charts.CHARTS:
+        assert f'id="chart-{spec.slug}"' in r.text, spec.slug
+    assert "<script src" not in r.text and "cdn" not in r.text.lower()
+
+
+def svg(db, slug):
+    r = get(db, f"/-/charts/{slug}.svg")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    return ET.fromstring(r.text)  # well-formed XML, or this raises
+
+
+def bars(root):
+    return [el for el in root.iter(f"{SVG}rect") if el.get("class") == "bar"]
+
+
+def test_each_chart_is_a_non_empty_svg_of_the_data(portal_db):
+    releases = svg(portal_db, "releases")
+    tips = {el.find(f"{SVG}title").text for el in bars(releases)}
+    assert "2022 · EMDB: 3" in tips and "2014 · SBF-SEM: 1" in tips
+    resolution = svg(portal_db, "resolution")
+    assert [el.find(f"{SVG}title").text for el in bars(resolution)] == [
+        "<2 Å: 1",
+        "2–3 Å: 6",
+        "3–4 Å: 4",
+        "4–6 Å: 1",
+        ">10 Å: 1",
+    ]
+    microscopes = svg(portal_db, "microscopes")
+    assert [el.find(f"{SVG}title").text for el in bars(microscopes)][:2] == [
+        "FEI TITAN KRIOS: 6",
+        "TFS KRIOS: 5",
+    ]
+    assert len(bars(svg(portal_db, "detectors"))) == 7
+    sizes = svg(portal_db, "sizes")
+    assert sum(int(el.find(f"{SVG}title").text.split(": ")[1]) for el in bars(sizes)) == 36
+    # Bars link to the entries they count.
+    links = [a.get("href") for a in microscopes.iter(f"{SVG}a")]
+    assert "/portal/empiar_entries?microscopes__arraycontains=TFS+KRIOS" in links
+    assert get(portal_db, "/-/charts/nosuch.svg").status_code == 404
+
+
+def test_chart_labels_are_escaped_and_empty_data_still_draws():
+    drawn = charts.bar_chart("t <i>", "x", [charts.Bar(XSS, 3, 'a" onclick="x')])
+    assert "<script>" not in drawn and "<i>" not in drawn and 'onclick="x"' not in drawn
+    ET.fromstring(str(drawn))
+    empty = charts.column_chart("Nothing", "n", [], {})
+    assert "No data" in empty
+    ET.fromstring(str(empty))
+
+
+# Search everything -------------------------------------------------------------------------
+
+
+def search(db, q):
+    r = get(db, f"/-/search.json?q={q}")
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    pks = {"empiar_entries": "accession", "emdb_maps": "emdb_id", "pdb_models": "pdb_id"}
+    return {table: [row[pks[table]] for row in results[table]["rows"]] for table in pks}
+
+
+def test_one_search_finds_entries_maps_and_models(portal_db):
+    found = search(portal_db, "Lassa")
+    assert sorted(found["empiar_entries"]) == ["EMPIAR-90022", "EMPIAR-90029"]
+    assert found["emdb_maps"] == ["EMD-25107"] and found["pdb_models"] == ["7SGD"]
+    ribosome = search(portal_db, "ribosome")
+    assert {"EMPIAR-90001", "EMPIAR-90025"} <= set(ribosome["empiar_entries"])
+    assert {"EMD-90001", "EMD-90025"} <= set(ribosome["emdb_maps"])
+
+
+def test_search_by_accession_and_odd_input(portal_db):
+    assert search(portal_db, "empiar-10442")["empiar_entries"][0] == "EMPIAR-10442"
+    assert search(portal_db, "emd-90011")["emdb_maps"] == ["EMD-90011"]  # withdrawn, still found
+    assert search(portal_db, "9z02")["pdb_models"] == ["9Z02"]
+    assert search(portal_db, "zzzznothing") == {
+        "empiar_entries": [],
+        "emdb_maps": [],
+        "pdb_models": [],
+    }
+    for odd in ('"unbalanced', "AND OR (", "NEAR(", "*"):
+        assert get(portal_db, f"/-/search.json?q={odd}").status_code == 200, odd
+
+
+def test_search_page_links_results(portal_db):
+    r = get(portal_db, "/-/search?q=Lassa")
+    assert r.status_code == 200
+    assert 'href="/portal/pdb_models/7SGD"' in r.text
+    assert 'href="/portal/empiar_entries?_search=Lassa"' not in r.text  # all shown: no "more"
+    assert 'value="Lassa"' in r.text
+
+
+# Row pages, home page, robots ----------------------------------------------------------------
+
+
+def test_entry_page_shows_imagesets_maps_models_authors_and_citation(portal_db):
+    html = get(portal_db, "/portal/empiar_entries/EMPIAR-90010").text
+    assert "Falcon III movies of AAV9 capsids" in html and "Polished AAV9 particle movies" in html
+    assert 'href="/portal/data_file/empiar~3AEMPIAR-90010~2Fimageset~2F1"' in html
+    assert 'href="/portal/emdb_maps/EMD-90011"' in html and "not public" in html
+    assert 'href="/portal/pdb_models/9Z07"' in html  # the replacement, fitted to its map
+    assert "FEI FALCON III (4k x 4k)" in html and "single particle" in html
+    assert html.index("Nguyen, T.H.") < html.index("Fitzgerald A") < html.index("Wang L")
+    assert 'href="https://orcid.org/0000-0009-2190-6713"' in html
+    assert "High-resolution structure of the AAV9 capsid reveals glycan receptor contacts" in html
+    assert 'href="https://doi.org/10.5555/empiar-demo.90010"' in html
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/99001001/"' in html
+
+
+def test_map_and_model_pages_show_what_they_link(portal_db):
+    html = get(portal_db, "/portal/emdb_maps/EMD-25107").text
+    for link in ("empiar_entries/EMPIAR-90022", "empiar_entries/EMPIAR-90029", "pdb_models/7SGD"):
+        assert f'href="/portal/{link}"' in html
+    html = get(portal_db, "/portal/pdb_models/9Z07").text
+    assert "Replaces" in html and 'href="/portal/pdb_models/9Z02"' in html
+    # Other tables keep Datasette's own row page.
+    html = get(portal_db, "/portal/dataset/empiar~3AEMPIAR-90010").text
+    assert "portal-facts" not in html and "Adeno-associated virus serotype 9" in html
+
+
+def test_home_page_offers_search_tables_and_questions(portal_db):
+    html = get(portal_db, "/").text
+    assert 'action="/-/search"' in html and 'href="/-/charts"' in html
+    for name, query in QUERIES.items():
+        assert f'href="/portal/{name}"' in html and query["title"] in html
+    assert "<strong>36</strong> EMPIAR entries" in html
+
+
+def test_every_page_has_the_search_box(portal_db):
+    for path in ("/portal", "/portal/dataset", "/portal/largest_datasets", "/-/charts"):
+        html = get(portal_db, path).text
+        assert 'class="portal-header-search" action="/-/search"' in html, path
+
+
+def test_robots_txt_keeps_crawlers_out(portal_db):
+    r = get(portal_db, "/robots.txt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert r.text.splitlines() == ["User-agent: *", "Disallow: /"]
+
+    async def configured():
+        metadata = {**load_metadata(), "plugins": {"empiar-mirror": {"robots_txt": "Allow: /\n"}}}
+        ds = make_datasette(portal_db, metadata)
+        return (await ds.client.get("/robots.txt")).text
+
+    assert asyncio.run(configured()) == "Allow: /\n"
+
+
+def test_serve_settings(portal_db):
+    settings = get(portal_db, "/-/settings.json").json()
+    assert settings["sql_time_limit_ms"] == 3000
+    assert settings["default_facet_size"] == 15 and settings["facet_time_limit_ms"] == 500
+    slow = get(
+        portal_db,
+        "/portal.json?sql=with+recursive+c(x)+as+(select+1+union+all+"
+        "select+x%2B1+from+c)+select+count(*)+from+c",
+    )
+    assert slow.status_code == 400 and "interrupted" in slow.text.lower()
