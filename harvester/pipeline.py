@@ -150,6 +150,7 @@ class Harvest:
         self.total = 0
         self.now = dt.datetime.now(dt.UTC)
         self.changed: dict[str, set[str]] = defaultdict(set)  # records new or updated this run
+        self.relisted = False  # an entry marked gone is listed again
         # SQLite and the mapping run on this one thread, so the event loop keeps fetching while
         # a record is written. While a phase runs, only this thread touches the database.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
@@ -417,7 +418,7 @@ class Harvest:
             ids = scope = list(self.options.ids)
         else:
             listed, complete = await enumerate_ids(self.client, self.endpoints, self.error)
-            store.record_listing(self.db, listed, complete)
+            self.relisted = store.record_listing(self.db, listed, complete)
             self._load_state()
             held = {acc for (source, acc) in self.fetched_at if source == "empiar"}
             scope = sorted(set(listed) | held, key=empiar.accession_number)
@@ -702,8 +703,15 @@ async def harvest(
                 kind="circuit-open",
                 message=why,
             )
-        with db.atomic():
-            front_doors.refresh(db)
+        # Gathered columns only move when a record changed or an entry was marked gone.
+        if (
+            any(run.changed.values())
+            or run.relisted
+            or result.total("withdrawn")
+            or result.total("not_public")
+        ):
+            with db.atomic():
+                front_doors.refresh(db)
         result.requests = dict(client.stats.requests)
         result.retries = client.stats.retries
         errors = db.execute(

@@ -25,6 +25,8 @@ SETTINGS = {
     "max_returned_rows": 1000,
     "facet_time_limit_ms": 500,
     "default_facet_size": 15,
+    # Suggesting facets tries every column of every table page: seconds on a large front door.
+    "suggest_facets": False,
     "allow_download": True,
     # Imageset descriptions run to pages; table cells show the start, row pages all of it.
     "truncate_cells_html": 300,

@@ -172,13 +172,20 @@ class Fetched:
     last_modified: str | None = None
 
 
-def record_listing(db: Database, listed: dict[str, str | None], complete: bool) -> None:
-    """Remember what the listings said. Only when both listings answered does an absence count."""
+def record_listing(db: Database, listed: dict[str, str | None], complete: bool) -> bool:
+    """Remember what the listings said. Only when both listings answered does an absence count.
+
+    Returns whether an entry marked gone is listed again (its mark is lifted)."""
     with db.atomic():
         state = {
             r[0]: (r[1], r[2])
             for r in db.execute("select accession, listing_mtime, missing_runs from listing_state")
         }
+        returned = db.execute(
+            "select count(*) from listing_state where gone_since is not null and accession in "
+            "(select value from json_each(?))",
+            [json.dumps(list(listed))],
+        ).fetchone()[0]
         for acc, mtime in listed.items():
             if acc not in state:
                 db.execute(
@@ -192,7 +199,7 @@ def record_listing(db: Database, listed: dict[str, str | None], complete: bool) 
                     [mtime, acc],
                 )
         if not complete:
-            return
+            return bool(returned)
         held = [
             r[0]
             for r in db.execute(
@@ -212,6 +219,7 @@ def record_listing(db: Database, listed: dict[str, str | None], complete: bool) 
                 db.execute(
                     "insert into listing_state (accession, missing_runs) values (?, 1)", [acc]
                 )
+    return bool(returned)
 
 
 def fetched_from_listing(db: Database, accession: str) -> None:

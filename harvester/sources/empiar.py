@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -12,6 +13,7 @@ SERVICE_API = "empiar"
 SERVICE_FILES = "empiar_files"
 SERVICE_SEARCH = "ebi_search"
 SEARCH_PAGE_SIZE = 100  # EBI Search's maximum page size
+SEARCH_MAX_START = 250_000  # and its largest start offset
 # EBI Search's match-everything query for one domain.
 SEARCH_ALL_QUERY = "domain_source:empiar"
 
@@ -90,10 +92,10 @@ async def list_from_files(client: HttpClient, endpoints: Endpoints) -> dict[str,
 
 
 async def list_from_search(client: HttpClient, endpoints: Endpoints) -> set[str]:
-    """Accessions in the EBI Search `empiar` domain, paged 100 at a time."""
-    found: set[str] = set()
-    start, total = 0, None
-    while total is None or start < total:
+    """Accessions in the EBI Search `empiar` domain, paged 100 at a time: the first page gives
+    the total, the others are then fetched side by side."""
+
+    async def page(start: int) -> tuple[int, list]:
         resp = await client.get(
             SERVICE_SEARCH,
             endpoints.ebi_search_empiar(),
@@ -112,16 +114,19 @@ async def list_from_search(client: HttpClient, endpoints: Endpoints) -> set[str]
                 "EBI Search answer has no entries list",
                 status=resp.status,
             )
-        total = int(data.get("hitCount") or 0)
-        entries = data["entries"]
-        for item in entries:
-            try:
-                found.add(accession(item.get("id", "")))
-            except (ValueError, AttributeError):
-                continue
-        if not entries:
-            break
-        start += len(entries)
+        return int(data.get("hitCount") or 0), data["entries"]
+
+    total, entries = await page(0)
+    pages = [entries]
+    if entries:
+        starts = range(len(entries), min(total, SEARCH_MAX_START), SEARCH_PAGE_SIZE)
+        pages += [e for _, e in await asyncio.gather(*(page(start) for start in starts))]
+    found: set[str] = set()
+    for item in (item for entries in pages for item in entries):
+        try:
+            found.add(accession(item.get("id", "")))
+        except (ValueError, AttributeError):
+            continue
     return found
 
 
