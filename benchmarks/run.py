@@ -25,6 +25,7 @@ from pathlib import Path
 
 from benchmarks.synth import generate
 from harvester.pipeline import DEFAULT_LIMITS
+from index.serve import load_metadata
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable
@@ -145,11 +146,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def datasette_latency(db: Path, repeats: int) -> dict[str, float]:
+def datasette_latency(db: Path, repeats: int, metadata: Path | None = None) -> dict[str, float]:
     """p50 / p95 of a full-text search with three facets, served by `empiar-mirror serve`."""
     port = free_port()
+    extra = ["--metadata", str(metadata)] if metadata else []
     proc = subprocess.Popen(
-        [PYTHON, "-m", "harvester", "serve", str(db), "--port", str(port)],
+        [PYTHON, "-m", "harvester", "serve", str(db), "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -234,10 +236,16 @@ def main() -> None:
         stop(server)
     r["large_db_size"] = (work / "large.db").stat().st_size
 
-    # 4. Datasette: full-text search with three facets, at the main size and at rows_large.
-    r["ds_small"] = datasette_latency(work / "full0.db", 50)
+    # 4. Datasette: full-text search with exactly three facets, and on the page as shipped
+    # (whose metadata adds the table's twelve default facets), at both sizes.
+    three = work / "three-facets.json"
+    metadata = load_metadata()
+    metadata["databases"]["empiar"]["tables"]["empiar_entries"].pop("facets", None)
+    three.write_text(json.dumps(metadata))
     grow(work / "full0.db", work / "grown.db", args.rows_large)
-    r["ds_large"] = datasette_latency(work / "grown.db", 50)
+    for size, db in (("small", work / "full0.db"), ("large", work / "grown.db")):
+        r[f"ds_{size}"] = datasette_latency(db, 50, three)
+        r[f"ds_{size}_page"] = datasette_latency(db, 50)
 
     write_report(args, r)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -347,15 +355,24 @@ def write_report(args: argparse.Namespace, r: dict) -> None:
         "## Datasette",
         "",
         "Full-text search on `empiar_entries` with three facets (`experiment_type`, "
-        "`release_year`, `technique`) on top of the table's default facets, through "
-        "`empiar-mirror serve` over loopback, 50 requests after a warm-up round.",
+        "`release_year`, `technique`), through `empiar-mirror serve` over loopback, 50 requests "
+        "over ten search words after a warm-up round. The last two columns are the page as "
+        "shipped, whose metadata also computes the table's twelve default facets (five of them "
+        "array facets).",
         "",
-        "| entries | p50 (ms) | p95 (ms) |",
-        "|---|---|---|",
-        f"| {n} | {r['ds_small']['p50']:.0f} | {r['ds_small']['p95']:.0f} |",
-        f"| {args.rows_large} | {r['ds_large']['p50']:.0f} | {r['ds_large']['p95']:.0f} |",
+        "| entries | three facets: p50 (ms) | p95 (ms) | page as shipped: p50 (ms) | p95 (ms) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {rows} | {r[f'ds_{s}']['p50']:.0f} | {r[f'ds_{s}']['p95']:.0f} | "
+            f"{r[f'ds_{s}_page']['p50']:.0f} | {r[f'ds_{s}_page']['p95']:.0f} |"
+            for s, rows in (("small", n), ("large", args.rows_large))
+        ),
         "",
-        f"Target p95 under 150 ms at {args.rows_large}: {ok(r['ds_large']['p95'] < 150)}.",
+        f"Target p95 under 150 ms at {args.rows_large} (three facets): "
+        f"{ok(r['ds_large']['p95'] < 150)}.",
+        "",
+        "Profiling notes, the causes found and the figures before and after: "
+        "`benchmarks/PROFILING.md`.",
         "",
     ]
     args.out.write_text("\n".join(lines))
