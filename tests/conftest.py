@@ -94,3 +94,26 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
         return out
     finally:
         conn.close()
+
+
+def harvested_sample(directory: Path, name: str) -> Path:
+    """The bundled sample harvested into `directory/name` through the CLI."""
+    db = directory / name
+    with ReplayServer() as server:
+        result = harvest(server, db)
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def datasette_get(db: Path, path: str):
+    """One request to Datasette serving `db` as `serve` would, through its test client."""
+    import asyncio
+
+    from index.serve import make_datasette
+
+    async def go():
+        ds = make_datasette(db)
+        await ds.invoke_startup()
+        return await ds.client.get(path)
+
+    return asyncio.run(go())

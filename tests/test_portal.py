@@ -8,7 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import harvest
+from conftest import datasette_get, harvested_sample
 
 from index import charts, plugin
 from index.serve import load_metadata, make_datasette
@@ -20,23 +20,11 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(scope="module")
 def portal_db(tmp_path_factory):
-    from harvester.replay import ReplayServer
-
-    # Not "empiar.db": URLs must use the file's stem, whatever it is.
-    db = tmp_path_factory.mktemp("portal") / "portal.db"
-    with ReplayServer() as server:
-        result = harvest(server, db)
-    assert result.returncode == 0, result.stderr
-    return db
+    # Not always "empiar.db": URLs must use the file's stem, whatever it is.
+    return harvested_sample(tmp_path_factory.mktemp("portal"), "portal.db")
 
 
-def get(db, path):
-    async def go():
-        ds = make_datasette(db)
-        await ds.invoke_startup()
-        return await ds.client.get(path)
-
-    return asyncio.run(go())
+get = datasette_get
 
 
 def rows(db, path):
