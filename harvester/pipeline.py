@@ -476,16 +476,6 @@ class Harvest:
         ids = [m for m in scope if m in of_changed or self.due("emdb", m)]
         self.total += len(ids)
         log.info("%d linked EMDB entries to fetch", len(ids))
-        todo = ids
-        if self.options.batch and ids:
-            todo = await self.batches(
-                ids,
-                emdb.BATCH_SIZE,
-                lambda batch: emdb.fetch_batch(self.client, self.endpoints, batch),
-                lambda doc: doc.get("emdb_id"),
-                "emdb",
-                self.options.limits()[emdb.SERVICE].concurrency,
-            )
 
         def handle(emd: str, resp: Response) -> None:
             if resp.status == 304:
@@ -496,15 +486,7 @@ class Harvest:
             else:
                 self.store("emdb", emd, resp.url, canonical(resp.data), resp.data, resp)
 
-        await self.each(
-            todo,
-            lambda emd: emdb.fetch_entry(
-                self.client, self.endpoints, emd, self.conditional("emdb", emd)
-            ),
-            handle,
-            "emdb",
-            self.options.limits()[emdb.SERVICE].concurrency,
-        )
+        await self.linked("emdb", emdb, ids, lambda doc: doc.get("emdb_id"), handle)
         return scope
 
     async def pdb(self, accessions: list[str], maps: list[str]) -> None:
@@ -521,7 +503,6 @@ class Harvest:
             if p in of_changed or self.due("pdb", p)
         ]
         fetched: set[str] = set()
-        replacements: list[str] = []
 
         def handle(pdb_id: str, resp: Response) -> bool | None:
             """True when RCSB does not serve the entry: its holdings say why."""
@@ -538,33 +519,43 @@ class Harvest:
             fetched.update(ids)
             self.total += len(ids)
             log.info("%d linked PDB entries to fetch", len(ids))
-            todo = ids
-            if self.options.batch:
-                todo = await self.batches(
-                    ids,
-                    rcsb.BATCH_SIZE,
-                    lambda batch: rcsb.fetch_batch(self.client, self.endpoints, batch),
-                    lambda doc: str(doc.get("rcsb_id", "")).upper(),
-                    "pdb",
-                    self.options.limits()[rcsb.SERVICE].concurrency,
-                )
-            unserved = await self.each(
-                todo,
-                lambda p: rcsb.fetch_entry(
-                    self.client, self.endpoints, p, self.conditional("pdb", p)
-                ),
-                handle,
-                "pdb",
-                self.options.limits()[rcsb.SERVICE].concurrency,
-            )
-            for pdb_id in unserved:
-                replaced_by = await self._holdings(pdb_id)
-                if replaced_by:
-                    replacements.append(replaced_by)
+            key = lambda doc: str(doc.get("rcsb_id", "")).upper()  # noqa: E731
+            unserved = await self.linked("pdb", rcsb, ids, key, handle)
+            replacements = [r for p in unserved if (r := await self._holdings(p))]
             ids = [
                 r for r in dict.fromkeys(replacements) if r not in fetched and self.due("pdb", r)
             ]
-            replacements.clear()
+
+    async def linked(
+        self,
+        source: str,
+        archive: Any,
+        ids: list[str],
+        key: Callable[[dict], str | None],
+        handle: Callable[[str, Response], Any],
+    ) -> dict[str, Any]:
+        """Fetch linked records from an archive module (`emdb`, `rcsb`): many per request
+        unless --no-batch, then one by one (conditionally) whatever the batches left out."""
+        workers = self.options.limits()[archive.SERVICE].concurrency
+        todo = ids
+        if self.options.batch and ids:
+            todo = await self.batches(
+                ids,
+                archive.BATCH_SIZE,
+                lambda batch: archive.fetch_batch(self.client, self.endpoints, batch),
+                key,
+                source,
+                workers,
+            )
+        return await self.each(
+            todo,
+            lambda i: archive.fetch_entry(
+                self.client, self.endpoints, i, self.conditional(source, i)
+            ),
+            handle,
+            source,
+            workers,
+        )
 
     async def _holdings(self, pdb_id: str) -> str | None:
         """Ask why RCSB does not serve an entry; returns the id that replaced it, if any."""

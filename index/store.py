@@ -417,12 +417,6 @@ def save_record(
         write_record(db, mapped, at, replace=replace)
 
 
-def save_raw(db: Database, fetched: Fetched, at: str) -> None:
-    """A raw answer with no rows of its own (an RCSB holdings status, for one)."""
-    with db.atomic():
-        _save_source(db, fetched, at)
-
-
 def clear_normalized(db: Database) -> None:
     """Empty every table that is rebuilt from source_record (call inside a transaction)."""
     for table in NORMALIZED_TABLES:
