@@ -23,9 +23,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from empiar_mirror.harvester.pipeline import DEFAULT_LIMITS
+from empiar_mirror.index.serve import load_metadata
+
 from benchmarks.synth import generate
-from harvester.pipeline import DEFAULT_LIMITS
-from index.serve import load_metadata
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable
@@ -84,7 +85,7 @@ def measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
 
 
 def harvest(url: str, db: Path, *args: str) -> dict:
-    cmd = [PYTHON, "-m", "harvester", "harvest", str(db), "--json", "--quiet", *args]
+    cmd = [PYTHON, "-m", "empiar_mirror.harvester", "harvest", str(db), "--json", "--quiet", *args]
     result = measured(cmd, endpoints_env(url))
     if result["status"] not in (0, 1):
         raise SystemExit(f"harvest failed: {result}")
@@ -151,7 +152,7 @@ def datasette_latency(db: Path, repeats: int, metadata: Path | None = None) -> d
     port = free_port()
     extra = ["--metadata", str(metadata)] if metadata else []
     proc = subprocess.Popen(
-        [PYTHON, "-m", "harvester", "serve", str(db), "--port", str(port), *extra],
+        [PYTHON, "-m", "empiar_mirror.harvester", "serve", str(db), "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from harvester.replay import ReplayServer
+from empiar_mirror.harvester.replay import ReplayServer
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import random
 import string
 from pathlib import Path
 
-from harvester.replay import SAMPLE_DIR
+from empiar_mirror.harvester.replay import SAMPLE_DIR
 
 PROTEINS = [
     "ribosome",

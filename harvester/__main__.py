@@ -1,3 +1,3 @@
-from harvester.cli import cli
+from empiar_mirror.harvester.cli import cli
 
 cli(prog_name="empiar-mirror")

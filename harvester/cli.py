@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from harvester import __version__
-from harvester.endpoints import Endpoints
-from harvester.pipeline import HarvestOptions, harvest, reindex
-from harvester.sources.empiar import parse_ids
-from index import status as status_report
-from index import store
+from empiar_mirror.harvester import __version__
+from empiar_mirror.harvester.endpoints import Endpoints
+from empiar_mirror.harvester.pipeline import HarvestOptions, harvest, reindex
+from empiar_mirror.harvester.sources.empiar import parse_ids
+from empiar_mirror.index import status as status_report
+from empiar_mirror.index import store
 
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
@@ -288,19 +287,19 @@ def harvest_command(
 @click.option(
     "--metadata",
     type=click.Path(exists=True, dir_okay=False),
-    help="Datasette metadata file instead of the bundled one.",
+    help="A Datasette metadata file, merged over the bundled one.",
 )
 def serve(db_path, host, port, metadata):
     """Serve DB_PATH read-only with Datasette."""
-    from index.serve import load_metadata
-    from index.serve import serve as run_server
+    from empiar_mirror.index.serve import load_metadata
+    from empiar_mirror.index.serve import serve as run_server
 
     try:
         store.open_readonly(db_path).close()
     except store.DatabaseError as exc:
         raise Problem(str(exc)) from None
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
-    run_server(db_path, host, port, load_metadata(metadata))
+    run_server(db_path, host, port, load_metadata(metadata) if metadata else None)
 
 
 @cli.command()
@@ -356,8 +355,8 @@ def reindex_command(db_path):
 )
 def export_command(db_path, accession, fmt, output):
     """One EMPIAR entry, with its linked maps and models, as a lambda-ber Dataset document."""
-    from index import migrations
-    from index.export import dump, export_dataset
+    from empiar_mirror.index import migrations
+    from empiar_mirror.index.export import dump, export_dataset
 
     try:
         db = store.open_readonly(db_path)
@@ -394,8 +393,8 @@ def export_command(db_path, accession, fmt, output):
 @click.option("--no-serve", is_flag=True, help="Harvest the sample, then stop.")
 def demo(db_path, port, no_serve):
     """Harvest the bundled sample archive over loopback, then serve it."""
-    from harvester.replay import ReplayServer
-    from index.serve import serve as run_server
+    from empiar_mirror.harvester.replay import ReplayServer
+    from empiar_mirror.index.serve import serve as run_server
 
     _setup_logging(0, False)
     db = _open(db_path, create=True)

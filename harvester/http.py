@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from empiar_mirror.harvester import USER_AGENT
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
-
-from harvester import USER_AGENT
 
 EXCERPT_CHARS = 500
 # A Retry-After beyond this is a service telling us to go away for the run; we still obey it,

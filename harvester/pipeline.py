@@ -17,18 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from empiar_mirror.harvester.endpoints import Endpoints
+from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
+from empiar_mirror.harvester.mapping import from_emdb, from_rcsb
+from empiar_mirror.harvester.mapping.from_empiar import map_entry
+from empiar_mirror.harvester.raw.emdb import parse_emdb
+from empiar_mirror.harvester.raw.empiar import parse_entry
+from empiar_mirror.harvester.raw.rcsb import parse_holdings, parse_rcsb
+from empiar_mirror.harvester.sources import emdb, empiar, rcsb
+from empiar_mirror.index import front_doors, store
+from empiar_mirror.index.lambda_ber.record import Mapped
 from sqlite_utils import Database
-
-from harvester.endpoints import Endpoints
-from harvester.http import FetchError, HttpClient, Response, ServiceLimits
-from harvester.mapping import from_emdb, from_rcsb
-from harvester.mapping.common import Mapped
-from harvester.mapping.from_empiar import map_entry
-from harvester.raw.emdb import parse_emdb
-from harvester.raw.empiar import parse_entry
-from harvester.raw.rcsb import parse_holdings, parse_rcsb
-from harvester.sources import emdb, empiar, rcsb
-from index import front_doors, store
 
 log = logging.getLogger(__name__)
 

@@ -95,7 +95,7 @@ class ReplayServer:
         return f"http://127.0.0.1:{self.port}"
 
     def endpoints(self):
-        from harvester.endpoints import Endpoints
+        from empiar_mirror.harvester.endpoints import Endpoints
 
         base = self.base_url
         return Endpoints(

@@ -8,10 +8,18 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
 from sqlite_utils import Database
 
-from harvester.mapping.common import ASSOCIATED_MAP, RELATED_PDB, distinct
-from harvester.mapping.vocab import resolution_bin
+
+def resolution_bin(resolution: float | None) -> str | None:
+    """Text bins for faceting: [2, 3) is "2–3 Å"."""
+    if resolution is None:
+        return None
+    for limit, label in ((2, "<2 Å"), (3, "2–3 Å"), (4, "3–4 Å"), (6, "4–6 Å"), (10, "6–10 Å")):
+        if resolution < limit:
+            return label
+    return ">10 Å"
 
 
 def _rows(db: Database, sql: str) -> list[dict[str, Any]]:

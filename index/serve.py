@@ -1,5 +1,9 @@
-"""Serve the database read-only with Datasette, configured by datasette_metadata.json, with the
-portal plugin (index/plugin.py), its templates and its stylesheet."""
+"""Serve the database read-only with Datasette.
+
+The portal (templates, stylesheet, pages, metadata) is a Datasette plugin registered by the
+package's `datasette` entry point, so plain `datasette FILE` shows what `serve` shows; `serve`
+adds the settings a plugin cannot set.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from datasette.app import Datasette
-from datasette.plugins import pm
 
-from index import plugin as portal_plugin
-
-# Installed, the metadata sits in this package; in a source checkout, at the repository's top.
-_METADATA_CANDIDATES = [
-    Path(__file__).with_name("datasette_metadata.json"),
-    Path(__file__).resolve().parent.parent / "datasette_metadata.json",
-]
-
-PORTAL_DIR = Path(__file__).parent
+METADATA_PATH = Path(__file__).with_name("datasette_metadata.json")
 
 SETTINGS = {
     "sql_time_limit_ms": 3000,
@@ -35,42 +30,15 @@ SETTINGS = {
 
 def load_metadata(path: str | Path | None = None) -> dict[str, Any]:
     """Read the metadata file we ship, or one the user names."""
-    candidates = [Path(path)] if path else _METADATA_CANDIDATES
-    for candidate in candidates:
-        if candidate.is_file():
-            return json.loads(candidate.read_text(encoding="utf-8"))
-    raise FileNotFoundError(f"no Datasette metadata at {candidates[0]}")
+    return json.loads(Path(path or METADATA_PATH).read_text(encoding="utf-8"))
 
 
 def make_datasette(db_path: str | Path, metadata: dict[str, Any] | None = None) -> Datasette:
     """A Datasette for one database file. Datasette only ever reads it through read-only
-    connections, so the SQL page cannot write; a harvest may write alongside (WAL)."""
-    metadata = metadata if metadata is not None else load_metadata()
-    _register_portal()
-    # Metadata names the database "empiar"; serve whatever file under that name.
-    return Datasette(
-        files=[str(db_path)],
-        metadata=_for_database(metadata, Path(db_path).stem),
-        settings=SETTINGS,
-        template_dir=str(PORTAL_DIR / "templates"),
-        static_mounts=[("-/portal", str(PORTAL_DIR / "static"))],
-    )
+    connections, so the SQL page cannot write; a harvest may write alongside (WAL).
 
-
-def _register_portal() -> None:
-    # Datasette's plugin manager is process-wide: register once, however many instances.
-    if not pm.is_registered(portal_plugin):
-        pm.register(portal_plugin, name=portal_plugin.PLUGIN_NAME)
-
-
-def _for_database(metadata: dict[str, Any], name: str) -> dict[str, Any]:
-    databases = metadata.get("databases", {})
-    if "empiar" in databases and name != "empiar":
-        databases = {
-            name: databases["empiar"],
-            **{k: v for k, v in databases.items() if k != "empiar"},
-        }
-    return {**metadata, "databases": databases}
+    The bundled metadata comes from the plugin; `metadata` is merged over it."""
+    return Datasette(files=[str(db_path)], metadata=metadata or {}, settings=SETTINGS)
 
 
 def serve(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from empiar_mirror.index import migrations
 from sqlite_utils import Database
-
-from index import migrations
 
 RECENT_RUNS = 5
 OPEN_ERRORS_SHOWN = 10

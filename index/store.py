@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from empiar_mirror.index import migrations
+from empiar_mirror.index.lambda_ber.record import Mapped
 from sqlite_utils import Database
-
-from harvester.mapping.common import Mapped
-from index import migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 

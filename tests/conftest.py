@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARCHIVE_OVERLAY = FIXTURES / "archive"
@@ -31,7 +30,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     """Run `empiar-mirror` as a user would: a separate process, real exit code and streams."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "harvester", *args],
+        [sys.executable, "-m", "empiar_mirror.harvester", *args],
         capture_output=True,
         text=True,
         env=full_env,
@@ -77,7 +76,7 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
 def logical_dump(db: Path) -> dict[str, list[tuple]]:
     """Every normalized table, without the times of harvesting: two harvests of the same archive
     at different moments give the same logical dump."""
-    from index.store import NORMALIZED_TABLES
+    from empiar_mirror.index.store import NORMALIZED_TABLES
 
     conn = sqlite3.connect(db)
     try:
@@ -109,7 +108,7 @@ def datasette_get(db: Path, path: str):
     """One request to Datasette serving `db` as `serve` would, through its test client."""
     import asyncio
 
-    from index.serve import make_datasette
+    from empiar_mirror.index.serve import make_datasette
 
     async def go():
         ds = make_datasette(db)

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from harvester.replay import ReplayServer
+    from empiar_mirror.harvester.replay import ReplayServer
 
     db = tmp_path_factory.mktemp("browser") / "portal.db"
     with ReplayServer() as server:
@@ -57,7 +57,7 @@ def base_url(demo_db, tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harvester", "serve", str(demo_db), "--port", str(port)],
+            [sys.executable, "-m", "empiar_mirror.harvester", "serve", str(demo_db), "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

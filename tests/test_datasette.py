@@ -6,8 +6,7 @@ import json
 
 import pytest
 from conftest import datasette_get, harvested_sample, run_cli
-
-from index.serve import load_metadata
+from empiar_mirror.index.serve import load_metadata
 
 
 @pytest.fixture(scope="module")

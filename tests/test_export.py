@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 import yaml
 from conftest import SAMPLE_ENTRIES, harvest, query, run_cli
+from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.index.export import dump, export_dataset
 from sqlite_utils import Database
-
-from harvester.replay import SAMPLE_DIR, ReplayServer
-from index.export import dump, export_dataset
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "lambda-ber" / "schema"
 LINKED_MAP_FILE = SAMPLE_DIR / "emdb" / "EMD-25107.json"
@@ -388,7 +387,7 @@ def test_validator_rejects_what_lambda_ber_does_not_allow(db, validator):
 
 
 def _require_export_command() -> None:
-    from harvester.cli import cli
+    from empiar_mirror.harvester.cli import cli
 
     if "export" not in cli.commands:
         pytest.skip("the export command is not in harvester/cli.py yet")

@@ -14,8 +14,7 @@ import time
 
 import pytest
 from conftest import harvest, logical_dump, query
-
-from harvester.replay import ReplayServer
+from empiar_mirror.harvester.replay import ReplayServer
 
 ENTRY = "/empiar/api/entry/{}/"
 
@@ -92,7 +91,7 @@ def start_harvest(server: ReplayServer, db) -> subprocess.Popen:
     import os
 
     return subprocess.Popen(
-        [sys.executable, "-m", "harvester", "harvest", str(db), "--rate", "0", "--retries", "1"],
+        [sys.executable, "-m", "empiar_mirror.harvester", "harvest", str(db), "--rate", "0", "--retries", "1"],
         env={**os.environ, **server.env()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -6,9 +6,8 @@ import asyncio
 import time
 
 import pytest
-
-from harvester.http import FetchError, HttpClient, ServiceLimits, parse_retry_after
-from harvester.replay import ReplayServer
+from empiar_mirror.harvester.http import FetchError, HttpClient, ServiceLimits, parse_retry_after
+from empiar_mirror.harvester.replay import ReplayServer
 
 ENTRY = "/empiar/api/entry/EMPIAR-10442/"
 

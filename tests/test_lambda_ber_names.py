@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import SHARED_REFERENCE
-
-from harvester.lambda_ber import enums
-from harvester.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber import enums
+from empiar_mirror.index.lambda_ber import models as lb
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read the lambda-ber schema")
 SCHEMA_DIR = SHARED_REFERENCE / "lambda-ber" / "schema"

@@ -7,10 +7,9 @@ import json
 
 import pytest
 from conftest import harvest, query, table_dump
-
-from harvester.replay import SAMPLE_DIR, ReplayServer
-from index.serve import make_datasette
-from index.store import NORMALIZED_TABLES
+from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.index.serve import make_datasette
+from empiar_mirror.index.store import NORMALIZED_TABLES
 
 
 @pytest.fixture(scope="module")

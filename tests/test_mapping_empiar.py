@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from harvester.lambda_ber import models as lb
-from harvester.mapping.from_empiar import map_entry
-from harvester.raw.empiar import parse_entry
-from harvester.replay import SAMPLE_DIR
+from empiar_mirror.harvester.mapping.from_empiar import map_entry
+from empiar_mirror.harvester.raw.empiar import parse_entry
+from empiar_mirror.harvester.replay import SAMPLE_DIR
+from empiar_mirror.index.lambda_ber import models as lb
 
 
 def mapped(accession: str):

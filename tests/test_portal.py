@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import datasette_get, harvested_sample
-
-from index import charts, plugin
-from index.serve import load_metadata, make_datasette
+from empiar_mirror.index import portal as plugin
+from empiar_mirror.index.portal import charts
+from empiar_mirror.index.serve import load_metadata, make_datasette
 
 XSS = "<script>alert('xss')</script>"
 XSS_ESCAPED = "&lt;script&gt;alert("

@@ -7,11 +7,21 @@ import json
 import pydantic
 import pytest
 from conftest import FIXTURES
-
-from harvester.raw.empiar import Entry, Imageset, NotAnEntry, parse_entry, unwrap_entry
-from harvester.raw.normalize import iso_date, listify, normalize_pdb_id, parse_size_bytes
-from harvester.replay import SAMPLE_DIR
-from harvester.sources.empiar import parse_ids, parse_listing
+from empiar_mirror.harvester.raw.empiar import (
+    Entry,
+    Imageset,
+    NotAnEntry,
+    parse_entry,
+    unwrap_entry,
+)
+from empiar_mirror.harvester.raw.normalize import (
+    iso_date,
+    listify,
+    normalize_pdb_id,
+    parse_size_bytes,
+)
+from empiar_mirror.harvester.replay import SAMPLE_DIR
+from empiar_mirror.harvester.sources.empiar import parse_ids, parse_listing
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,9 @@ import json
 
 import pytest
 from conftest import FIXTURES
-
-from harvester.raw.emdb import parse_emdb
-from harvester.raw.rcsb import parse_holdings, parse_rcsb
-from harvester.replay import SAMPLE_DIR
+from empiar_mirror.harvester.raw.emdb import parse_emdb
+from empiar_mirror.harvester.raw.rcsb import parse_holdings, parse_rcsb
+from empiar_mirror.harvester.replay import SAMPLE_DIR
 
 EMD_25107 = SAMPLE_DIR / "emdb" / "EMD-25107.json"
 

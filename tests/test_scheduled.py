@@ -7,10 +7,9 @@ import json
 import os
 
 from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query
-
-from harvester.pipeline import refresh_due
-from harvester.replay import SAMPLE_DIR, ReplayServer
-from index import store
+from empiar_mirror.harvester.pipeline import refresh_due
+from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.index import store
 
 
 def age_records(db, days: float, where: str = "1 = 1") -> None:

@@ -1,43 +1,21 @@
-"""What the three mappings share: the output bundle, ids, people, publications, funders."""
+"""What the three mappings share: ids, people, publications, funders."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from harvester.lambda_ber import models as lb
-from harvester.lambda_ber.enums import (
+from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.enums import (
     OrganizationRoleEnum,
     OrganizationTypeEnum,
     PersonRoleEnum,
 )
+from empiar_mirror.index.lambda_ber.record import distinct
 
-# Cross-reference descriptions that say how two records are related (lambda-ber's
-# DatabaseCrossReference has no relation slot; its PDB loader writes it in `description`).
-SELF = "this entry"
-RELATED_PDB = "related PDB entry"
-ASSOCIATED_MAP = "associated EM volume"
 _ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[0-9X]$")
 _EMD_RE = re.compile(r"^(?:EMD-?)?(\d{4,})$", re.IGNORECASE)
-
-
-@dataclass
-class Mapped:
-    """Everything one archive record contributes to the database.
-
-    `records` are lambda-ber rows owned by `dataset_id` (or shared, with global ids);
-    `front_door` is its row in the source's friendly table; `search_text` feeds a full-text
-    index the writer maintains itself (EMPIAR only: the others index their own columns).
-    """
-
-    source: str
-    accession: str
-    dataset_id: str
-    records: list[lb._Model]
-    front_door: dict[str, Any]
-    search_text: dict[str, str] = field(default_factory=dict)
 
 
 def slug(text: str) -> str:
@@ -54,14 +32,6 @@ def emdb_id(value: str) -> str | None:
     """'EMD-1234', 'emd-1234', '1234' -> 'EMD-1234'; None for anything else."""
     match = _EMD_RE.match(value.strip())
     return f"EMD-{match.group(1)}" if match else None
-
-
-def distinct(values) -> list:
-    seen: dict = {}
-    for v in values:
-        if v is not None and v != "":
-            seen.setdefault(v, None)
-    return list(seen)
 
 
 def json_list(values) -> str:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from harvester.lambda_ber import models as lb
-from harvester.lambda_ber.enums import (
+from empiar_mirror.harvester.mapping import vocab
+from empiar_mirror.harvester.mapping.common import (
+    People,
+    funders,
+    json_list,
+    manufacturer,
+    publication,
+    slug,
+)
+from empiar_mirror.harvester.raw.emdb import EmdbEntry
+from empiar_mirror.harvester.raw.normalize import normalize_pdb_id
+from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.enums import (
     CollectionModeEnum,
     DatabaseNameEnum,
     DataTypeEnum,
@@ -19,20 +30,11 @@ from harvester.lambda_ber.enums import (
     VitrificationMethodEnum,
     WorkflowTypeEnum,
 )
-from harvester.mapping import vocab
-from harvester.mapping.common import (
+from empiar_mirror.index.lambda_ber.record import (
     SELF,
     Mapped,
-    People,
     distinct,
-    funders,
-    json_list,
-    manufacturer,
-    publication,
-    slug,
 )
-from harvester.raw.emdb import EmdbEntry
-from harvester.raw.normalize import normalize_pdb_id
 
 MAP_FILES = "https://files.wwpdb.org/pub/emdb/structures/{emdb_id}/{folder}/{file}"
 ENTRY_PAGE = "https://www.ebi.ac.uk/emdb/{emdb_id}"

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 
-from harvester.lambda_ber import models as lb
-from harvester.lambda_ber.enums import (
+from empiar_mirror.harvester.mapping import vocab
+from empiar_mirror.harvester.mapping.common import (
+    People,
+    emdb_id,
+    funders,
+    organization,
+    publication,
+)
+from empiar_mirror.harvester.raw.empiar import Contact, Entry
+from empiar_mirror.harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
+from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
     FileFormatEnum,
     InputTypeEnum,
@@ -14,20 +24,12 @@ from harvester.lambda_ber.enums import (
     ProcessingStatusEnum,
     TechniqueEnum,
 )
-from harvester.mapping import vocab
-from harvester.mapping.common import (
+from empiar_mirror.index.lambda_ber.record import (
     RELATED_PDB,
     SELF,
     Mapped,
-    People,
     distinct,
-    emdb_id,
-    funders,
-    organization,
-    publication,
 )
-from harvester.raw.empiar import Contact, Entry
-from harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from harvester.lambda_ber import models as lb
-from harvester.lambda_ber.enums import (
+from empiar_mirror.harvester.mapping import vocab
+from empiar_mirror.harvester.mapping.common import (
+    People,
+    funders,
+    json_list,
+    manufacturer,
+    publication,
+    slug,
+)
+from empiar_mirror.harvester.raw.rcsb import Holdings, RcsbEntry
+from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
     DataTypeEnum,
     FileFormatEnum,
@@ -16,19 +26,11 @@ from harvester.lambda_ber.enums import (
     TechniqueEnum,
     WorkflowTypeEnum,
 )
-from harvester.mapping import vocab
-from harvester.mapping.common import (
+from empiar_mirror.index.lambda_ber.record import (
     ASSOCIATED_MAP,
     SELF,
     Mapped,
-    People,
-    funders,
-    json_list,
-    manufacturer,
-    publication,
-    slug,
 )
-from harvester.raw.rcsb import Holdings, RcsbEntry
 
 ENTRY_PAGE = "https://www.rcsb.org/structure/{pdb_id}"
 MODEL_FILE = "https://files.rcsb.org/download/{pdb_id}.cif"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harvester.lambda_ber.enums import (
+from empiar_mirror.index.lambda_ber.enums import (
     DataTypeEnum,
     DetectorModeEnum,
     DetectorTechnologyEnum,
@@ -184,13 +184,3 @@ RCSB_SOFTWARE: dict[str, WorkflowTypeEnum] = {
     "MODEL FITTING": WorkflowTypeEnum.model_building,
     "MODEL REFINEMENT": WorkflowTypeEnum.model_refinement,
 }
-
-
-def resolution_bin(resolution: float | None) -> str | None:
-    """Text bins for faceting: [2, 3) is "2–3 Å"."""
-    if resolution is None:
-        return None
-    for limit, label in ((2, "<2 Å"), (3, "2–3 Å"), (4, "3–4 Å"), (6, "4–6 Å"), (10, "6–10 Å")):
-        if resolution < limit:
-            return label
-    return ">10 Å"

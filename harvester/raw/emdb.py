@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from empiar_mirror.harvester.raw.normalize import iso_date, listify, normalize_pdb_id
 from pydantic import BaseModel, Field
-
-from harvester.raw.normalize import iso_date, listify, normalize_pdb_id
 
 # Image-processing steps whose software EMDB lists, in processing order.
 PROCESSING_STEPS = (

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from empiar_mirror.harvester.raw.normalize import LooseFloat, LooseInt, LooseStr, NameList, listify
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from harvester.raw.normalize import LooseFloat, LooseInt, LooseStr, NameList, listify
 
 
 class _Raw(BaseModel):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from empiar_mirror.harvester.raw.emdb import Person, integer, number, text
+from empiar_mirror.harvester.raw.normalize import iso_date, listify
 from pydantic import BaseModel, Field
-
-from harvester.raw.emdb import Person, integer, number, text
-from harvester.raw.normalize import iso_date, listify
 
 # The GraphQL selection: the fields mapping reads, under their REST names.
 GRAPHQL_FIELDS = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from harvester.endpoints import Endpoints
-from harvester.http import FetchError, HttpClient, Response
+from empiar_mirror.harvester.endpoints import Endpoints
+from empiar_mirror.harvester.http import FetchError, HttpClient, Response
 
 SERVICE = "emdb"
 BATCH_SIZE = 100  # the search route's page size

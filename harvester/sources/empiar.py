@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 import re
 
-from harvester.endpoints import Endpoints
-from harvester.http import FetchError, HttpClient, Response
+from empiar_mirror.harvester.endpoints import Endpoints
+from empiar_mirror.harvester.http import FetchError, HttpClient, Response
 
 SERVICE_API = "empiar"
 SERVICE_FILES = "empiar_files"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from harvester.endpoints import Endpoints
-from harvester.http import FetchError, HttpClient, Response
-from harvester.raw.rcsb import GRAPHQL_FIELDS
+from empiar_mirror.harvester.endpoints import Endpoints
+from empiar_mirror.harvester.http import FetchError, HttpClient, Response
+from empiar_mirror.harvester.raw.rcsb import GRAPHQL_FIELDS
 
 SERVICE = "rcsb"
 BATCH_SIZE = 100  # RCSB's own client sends up to 300 ids a query; smaller answers retry cheaper

@@ -1,23 +1,25 @@
 """The portal: a Datasette plugin that links every accession, lists every JSON array, adds a
 search over all three front doors, server-side charts, readable row pages and robots.txt.
 
-Registered by `index.serve.make_datasette`; its templates and CSS live beside it.
+Registered by the package's `datasette` entry point; its templates and CSS live beside it, and
+it supplies the bundled metadata for every attached database that is an empiar-mirror file.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from datasette import NotFound, Response, hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_fts, tilde_encode, urlsafe_components
+from empiar_mirror.index.portal import charts
 from markupsafe import Markup
-
-from index import charts
 
 PLUGIN_NAME = "empiar-mirror"
 
@@ -173,7 +175,48 @@ def prepare_connection(conn):
 
 @hookimpl
 def extra_css_urls(datasette):
-    return [datasette.urls.path("-/portal/portal.css")]
+    return [datasette.urls.static_plugins(PLUGIN_NAME, "portal.css")]
+
+
+@functools.cache
+def _bundled_metadata() -> dict:
+    path = Path(__file__).parent.parent / "datasette_metadata.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _is_mirror(path: str) -> bool:
+    """Whether the file at `path` was written by empiar-mirror (its migrations say so)."""
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+        try:
+            return bool(
+                conn.execute(
+                    "select 1 from _sqlite_migrations where migration_set = 'empiar_mirror'"
+                ).fetchone()
+            )
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The bundled metadata, for every attached empiar-mirror file whatever its name; a
+    metadata file given to Datasette is merged over it."""
+    names = [
+        name
+        for name, db in datasette.databases.items()
+        if db.path and not db.is_memory and _is_mirror(db.path)
+    ]
+    if not names:
+        return {}
+    bundled = _bundled_metadata()
+    return {
+        **{k: v for k, v in bundled.items() if k != "databases"},
+        "databases": {name: bundled["databases"]["empiar"] for name in names},
+    }
 
 
 @hookimpl

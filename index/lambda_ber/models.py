@@ -11,9 +11,7 @@ import functools
 import typing
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from harvester.lambda_ber.enums import (
+from empiar_mirror.index.lambda_ber.enums import (
     CollectionModeEnum,
     DatabaseNameEnum,
     DataTypeEnum,
@@ -41,6 +39,7 @@ from harvester.lambda_ber.enums import (
     VitrificationMethodEnum,
     WorkflowTypeEnum,
 )
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def _kinds(annotation: Any) -> tuple:

@@ -1,0 +1,41 @@
+"""The write contract between a mapping and the store: what one archive record contributes, and
+the relations its cross references state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from empiar_mirror.index.lambda_ber import models as lb
+
+# Cross-reference descriptions that say how two records are related (lambda-ber's
+# DatabaseCrossReference has no relation slot; its PDB loader writes it in `description`).
+SELF = "this entry"
+RELATED_PDB = "related PDB entry"
+ASSOCIATED_MAP = "associated EM volume"
+
+
+@dataclass
+class Mapped:
+    """Everything one archive record contributes to the database.
+
+    `records` are lambda-ber rows owned by `dataset_id` (or shared, with global ids);
+    `front_door` is its row in the source's friendly table; `search_text` feeds a full-text
+    index the writer maintains itself (EMPIAR only: the others index their own columns).
+    """
+
+    source: str
+    accession: str
+    dataset_id: str
+    records: list[lb._Model]
+    front_door: dict[str, Any]
+    search_text: dict[str, str] = field(default_factory=dict)
+
+
+def distinct(values) -> list:
+    """The values in first-seen order, without repeats, None or empty strings."""
+    seen: dict = {}
+    for v in values:
+        if v is not None and v != "":
+            seen.setdefault(v, None)
+    return list(seen)
