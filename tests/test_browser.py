@@ -57,7 +57,15 @@ def base_url(demo_db, tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "empiar_mirror.harvester", "serve", str(demo_db), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "empiar_mirror.harvester",
+                "serve",
+                str(demo_db),
+                "--port",
+                str(port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

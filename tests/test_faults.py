@@ -91,7 +91,17 @@ def start_harvest(server: ReplayServer, db) -> subprocess.Popen:
     import os
 
     return subprocess.Popen(
-        [sys.executable, "-m", "empiar_mirror.harvester", "harvest", str(db), "--rate", "0", "--retries", "1"],
+        [
+            sys.executable,
+            "-m",
+            "empiar_mirror.harvester",
+            "harvest",
+            str(db),
+            "--rate",
+            "0",
+            "--retries",
+            "1",
+        ],
         env={**os.environ, **server.env()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
