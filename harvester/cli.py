@@ -12,7 +12,7 @@ from typing import Any
 import click
 from empiar_mirror.harvester import __version__
 from empiar_mirror.harvester.endpoints import Endpoints
-from empiar_mirror.harvester.pipeline import HarvestOptions, harvest, reindex
+from empiar_mirror.harvester.pipeline import EXIT_SOME_FAILED, HarvestOptions, harvest, reindex
 from empiar_mirror.harvester.sources.empiar import parse_ids
 from empiar_mirror.index import status as status_report
 from empiar_mirror.index import store
@@ -221,7 +221,7 @@ def harvest_command(
         retries=retries,
         backoff=backoff,
     )
-    db = _open(db_path, create=True)
+    _open(db_path, create=True).close()
     run_options = {
         "ids": ids,
         "limit": limit,
@@ -249,7 +249,7 @@ def harvest_command(
 
         result = asyncio.run(
             harvest(
-                db,
+                db_path,
                 endpoints,
                 options,
                 run_options=run_options,
@@ -259,7 +259,6 @@ def harvest_command(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-        db.close()
     summary: dict[str, Any] = {
         "run_id": result.run_id,
         "requests": result.requests,
@@ -326,7 +325,7 @@ def reindex_command(db_path):
         raise Problem(str(exc)) from None
     db = _open(db_path, create=False)
     try:
-        counts = reindex(db)
+        counts, failures = reindex(db)
     finally:
         db.close()
     click.echo(
@@ -334,6 +333,12 @@ def reindex_command(db_path):
         + ", ".join(f"{n} {source}" for source, n in sorted(counts.items())),
         err=True,
     )
+    for failure in failures:
+        click.echo(
+            f"empiar-mirror: cannot map {failure.source} {failure.accession}: {failure.message}",
+            err=True,
+        )
+    sys.exit(EXIT_SOME_FAILED if failures else 0)
 
 
 @cli.command(name="export")
@@ -365,7 +370,7 @@ def export_command(db_path, accession, fmt, output):
     try:
         if migrations.unknown_migrations(db):
             raise Problem(f"{db_path} was written by a newer empiar-mirror; upgrade")
-        if migrations.schema_version(db) < len(migrations.KNOWN):
+        if migrations.pending(db):
             raise Problem(
                 f"{db_path} was written by an older empiar-mirror; "
                 f"run `empiar-mirror reindex {db_path}` first"
@@ -397,20 +402,17 @@ def demo(db_path, port, no_serve):
     from empiar_mirror.index.serve import serve as run_server
 
     _setup_logging(0, False)
-    db = _open(db_path, create=True)
-    try:
-        with ReplayServer() as server:
-            click.echo(f"Sample archive served at {server.base_url}", err=True)
-            result = asyncio.run(
-                harvest(
-                    db,
-                    server.endpoints(),
-                    HarvestOptions(rate=0, retries=1),
-                    run_options={"demo": True},
-                )
+    _open(db_path, create=True).close()
+    with ReplayServer() as server:
+        click.echo(f"Sample archive served at {server.base_url}", err=True)
+        result = asyncio.run(
+            harvest(
+                db_path,
+                server.endpoints(),
+                HarvestOptions(rate=0, retries=1),
+                run_options={"demo": True},
             )
-    finally:
-        db.close()
+        )
     counts = result.counts
     landed = {s: c["new"] + c["updated"] + c["unchanged"] for s, c in counts.items()}
     click.echo(

@@ -1,6 +1,10 @@
-"""Columns of the front-door tables that gather several records: an EMPIAR entry's maps and
-models, a map's EMPIAR entries, a model's maps. Recomputed from the stored rows after each
-harvest; only rows whose values change are written."""
+"""The front-door tables, written here alone: each record's own columns as its mapping gives
+them, and the columns that gather several records (an EMPIAR entry's maps and models, a map's
+EMPIAR entries, a model's maps), recomputed from the stored rows.
+
+A change marks its record stale in the change's own transaction; `refresh` recomputes the
+gathered columns and clears the marks in one transaction, so a run killed in between leaves
+the marks for the next run to finish. Their search indexes follow by sqlite-utils' triggers."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
 from sqlite_utils import Database
 
@@ -20,6 +25,35 @@ def resolution_bin(resolution: float | None) -> str | None:
         if resolution < limit:
             return label
     return ">10 Å"
+
+
+def write_own(db: Database, archive: Archive, row: dict[str, Any], harvested_at: str) -> None:
+    """A record's own front-door columns; call inside its transaction."""
+    row = {**row, "harvested_at": harvested_at}
+    columns = list(row)
+    # ON CONFLICT keeps the rowid, which the search index points at.
+    db.execute(
+        "insert into [{}] ({}) values ({}) on conflict ([{}]) do update set {}".format(
+            archive.front_door,
+            ", ".join(f"[{c}]" for c in columns),
+            ", ".join("?" for _ in columns),
+            archive.key_column,
+            ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != archive.key_column),
+        ),
+        [row[c] for c in columns],
+    )
+    mark_stale(db, archive.key, row[archive.key_column])
+
+
+def mark_stale(db: Database, source: str, accession: str) -> None:
+    db.execute(
+        "insert or ignore into front_door_stale (source, accession) values (?, ?)",
+        [source, accession],
+    )
+
+
+def is_stale(db: Database) -> bool:
+    return db.execute("select 1 from front_door_stale limit 1").fetchone() is not None
 
 
 def _rows(db: Database, sql: str) -> list[dict[str, Any]]:
@@ -54,10 +88,11 @@ def _update(db: Database, table: str, key: str, key_value: str, changes: dict[st
 
 
 def refresh(db: Database) -> int:
-    """Recompute the gathered columns and the linked words in the entries' search index.
+    """Recompute the gathered columns, the entries' linked words and statuses; clear the marks.
 
     Returns the number of rows changed. Call inside a transaction.
     """
+    db.execute("delete from front_door_stale")
     changed = 0
     maps = {m["emdb_id"]: m for m in _rows(db, "select * from emdb_maps")}
     models = {m["pdb_id"]: m for m in _rows(db, "select * from pdb_models")}
@@ -67,9 +102,8 @@ def refresh(db: Database) -> int:
     empiar_by_map: dict[str, list[str]] = defaultdict(list)
     entries = _rows(
         db,
-        "select e.rowid as rowid, e.*, f.linked as linked, d.x_status as served_status, "
-        "l.gone_status as gone_status, l.gone_since as gone_since from empiar_entries e "
-        "left join empiar_entries_fts f on f.rowid = e.rowid "
+        "select e.*, d.x_status as served_status, l.withdrawn_status as withdrawn_status, "
+        "l.withdrawn_on as listing_withdrawn_on from empiar_entries e "
         "left join dataset d on d.id = 'empiar:' || e.accession "
         "left join listing_state l on l.accession = e.accession order by e.accession",
     )
@@ -86,9 +120,9 @@ def refresh(db: Database) -> int:
         resolutions = [m["resolution_a"] for m in linked_maps if m["resolution_a"] is not None]
         best = min(resolutions) if resolutions else None
         new = {
-            # An entry confirmed gone keeps its last copy, marked with what was seen and when.
-            "status": entry["gone_status"] or entry["served_status"],
-            "disappeared_on": entry["gone_since"],
+            # A withdrawn entry keeps its last copy, marked with what was seen and when.
+            "status": entry["withdrawn_status"] or entry["served_status"],
+            "withdrawn_on": entry["listing_withdrawn_on"],
             "pdb_ids": json.dumps(pdb_ids),
             "resolution_best_a": best,
             "resolution_bin": resolution_bin(best),
@@ -106,20 +140,16 @@ def refresh(db: Database) -> int:
                 distinct(s for m in linked_maps for s in _load(m["software"])), ensure_ascii=False
             ),
         }
-        changes = {c: v for c, v in new.items() if entry[c] != v}
-        if changes:
-            _update(db, "empiar_entries", "accession", entry["accession"], changes)
-            changed += 1
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
             *(o for m in linked_maps for o in _load(m["organisms"])),
             *(w for p in pdb_ids for w in (p, (models.get(p) or {}).get("title"))),
         ]
-        linked = "\n".join(w for w in words if w)
-        if entry["rowid"] is not None and (entry["linked"] or "") != linked:
-            db.execute(
-                "update empiar_entries_fts set linked = ? where rowid = ?", [linked, entry["rowid"]]
-            )
+        new["linked_text"] = "\n".join(w for w in words if w)
+        changes = {c: v for c, v in new.items() if entry[c] != v}
+        if changes:
+            _update(db, "empiar_entries", "accession", entry["accession"], changes)
+            changed += 1
 
     fitted_in: dict[str, list[str]] = defaultdict(list)
     for emd, m in maps.items():

@@ -1,7 +1,7 @@
-"""The database schema, created and evolved with sqlite-utils migrations.
+"""The database schema: one baseline, then a sqlite-utils migration for every change.
 
 Table and column names are a public interface: scripts query them. Change them only in a new
-migration, never by editing an applied one.
+migration, never by editing an applied one; `docs/schema.md` is generated from the result.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("empiar_mirror")
 
-_V1_TABLES = """
+# The schema of 0.1.0 as one script: what its three pre-release migrations (below, by name)
+# built, table by table.
+_BASELINE = """
+-- Every answer as fetched: the payload byte for byte (EMPIAR) or canonical (EMDB, PDB).
 CREATE TABLE source_record (
     source TEXT NOT NULL,
     accession TEXT NOT NULL,
@@ -25,6 +28,7 @@ CREATE TABLE source_record (
     payload TEXT,
     PRIMARY KEY (source, accession)
 );
+-- The lambda-ber classes, one table each; ids are CURIEs, dependent rows path ids below them.
 CREATE TABLE dataset (
     id TEXT PRIMARY KEY,
     title TEXT,
@@ -113,7 +117,19 @@ CREATE TABLE experiment_run (
     frames_per_movie_value REAL,
     frames_per_movie_unit TEXT,
     number_of_images_value REAL,
-    number_of_images_unit TEXT
+    number_of_images_unit TEXT,
+    experiment_date TEXT,
+    magnification_value REAL,
+    magnification_unit TEXT,
+    total_dose_value REAL,
+    total_dose_unit TEXT,
+    total_exposure_time_value REAL,
+    total_exposure_time_unit TEXT,
+    defocus_range_min_value REAL,
+    defocus_range_min_unit TEXT,
+    defocus_range_max_value REAL,
+    defocus_range_max_unit TEXT,
+    acquisition_software TEXT
 );
 CREATE TABLE data_file (
     id TEXT PRIMARY KEY,
@@ -142,7 +158,8 @@ CREATE TABLE data_file (
     x_pixel_height REAL,
     x_micrographs_file_pattern TEXT,
     x_picked_particles_file_pattern TEXT,
-    x_picked_particles_directory TEXT
+    x_picked_particles_directory TEXT,
+    x_contour_level REAL
 );
 CREATE TABLE image (
     id TEXT PRIMARY KEY,
@@ -162,7 +179,8 @@ CREATE TABLE image (
     voxel_size_unit TEXT,
     frames_value REAL,
     frames_unit TEXT,
-    x_data_file_id TEXT REFERENCES data_file(id)
+    x_data_file_id TEXT REFERENCES data_file(id),
+    reconstruction_method TEXT
 );
 CREATE TABLE study_person (
     study_id TEXT NOT NULL REFERENCES study(id),
@@ -213,6 +231,7 @@ CREATE TABLE additional_metric (
     unit TEXT,
     PRIMARY KEY (owner_table, owner_id, attribute_id)
 );
+-- The front doors: one row per EMPIAR entry, EMDB map and PDB model.
 CREATE TABLE empiar_entries (
     accession TEXT PRIMARY KEY,
     title TEXT,
@@ -242,12 +261,17 @@ CREATE TABLE empiar_entries (
     citation_journal TEXT,
     citation_year INTEGER,
     empiar_url TEXT,
-    harvested_at TEXT
-);
--- Maintained by the writer, not by triggers: it also indexes text that lives in other tables
--- (imageset details now, the linked EMDB and PDB records later). rowid = empiar_entries.rowid.
-CREATE VIRTUAL TABLE empiar_entries_fts USING fts5(
-    title, authors, imagesets, citation_title, tokenize = 'porter unicode61 remove_diacritics 2'
+    harvested_at TEXT,
+    resolution_best_a REAL,
+    resolution_bin TEXT,
+    methods TEXT,
+    microscopes TEXT,
+    detectors TEXT,
+    voltages_kv TEXT,
+    organisms TEXT,
+    sample_names TEXT,
+    software TEXT,
+    disappeared_on TEXT
 );
 CREATE TABLE harvest_runs (
     id INTEGER PRIMARY KEY,
@@ -266,7 +290,9 @@ CREATE TABLE harvest_runs (
     requests TEXT,
     bytes TEXT,
     retries INTEGER,
-    exit_status INTEGER
+    exit_status INTEGER,
+    counts TEXT,
+    withdrawn INTEGER
 );
 CREATE TABLE harvest_errors (
     id INTEGER PRIMARY KEY,
@@ -289,44 +315,6 @@ CREATE INDEX idx_harvest_errors_run ON harvest_errors(run_id);
 CREATE INDEX idx_empiar_entries_experiment_type ON empiar_entries(experiment_type);
 CREATE INDEX idx_empiar_entries_release_year ON empiar_entries(release_year);
 CREATE INDEX idx_empiar_entries_status ON empiar_entries(status);
-"""
-
-
-KNOWN: list[str] = []
-
-
-def _migration(fn):
-    KNOWN.append(fn.__name__)
-    return migrations()(fn)
-
-
-def _execute_all(db: Database, script: str) -> None:
-    # executescript() would COMMIT the transaction the migration runs in.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
-
-
-@_migration
-def m001_initial(db: Database) -> None:
-    _execute_all(db, _V1_TABLES)
-
-
-_V2_LINKED = """
-ALTER TABLE experiment_run ADD COLUMN experiment_date TEXT;
-ALTER TABLE experiment_run ADD COLUMN magnification_value REAL;
-ALTER TABLE experiment_run ADD COLUMN magnification_unit TEXT;
-ALTER TABLE experiment_run ADD COLUMN total_dose_value REAL;
-ALTER TABLE experiment_run ADD COLUMN total_dose_unit TEXT;
-ALTER TABLE experiment_run ADD COLUMN total_exposure_time_value REAL;
-ALTER TABLE experiment_run ADD COLUMN total_exposure_time_unit TEXT;
-ALTER TABLE experiment_run ADD COLUMN defocus_range_min_value REAL;
-ALTER TABLE experiment_run ADD COLUMN defocus_range_min_unit TEXT;
-ALTER TABLE experiment_run ADD COLUMN defocus_range_max_value REAL;
-ALTER TABLE experiment_run ADD COLUMN defocus_range_max_unit TEXT;
-ALTER TABLE experiment_run ADD COLUMN acquisition_software TEXT;
-ALTER TABLE data_file ADD COLUMN x_contour_level REAL;
-ALTER TABLE image ADD COLUMN reconstruction_method TEXT;
 CREATE TABLE data_collection_strategy (
     experiment_id TEXT PRIMARY KEY REFERENCES experiment_run(id),
     collection_mode TEXT,
@@ -535,44 +523,8 @@ CREATE TABLE pdb_models (
 CREATE INDEX idx_emdb_maps_method ON emdb_maps(method);
 CREATE INDEX idx_emdb_maps_status ON emdb_maps(status);
 CREATE INDEX idx_pdb_models_status ON pdb_models(status);
-ALTER TABLE harvest_runs ADD COLUMN counts TEXT;
-ALTER TABLE empiar_entries ADD COLUMN resolution_best_a REAL;
-ALTER TABLE empiar_entries ADD COLUMN resolution_bin TEXT;
-ALTER TABLE empiar_entries ADD COLUMN methods TEXT;
-ALTER TABLE empiar_entries ADD COLUMN microscopes TEXT;
-ALTER TABLE empiar_entries ADD COLUMN detectors TEXT;
-ALTER TABLE empiar_entries ADD COLUMN voltages_kv TEXT;
-ALTER TABLE empiar_entries ADD COLUMN organisms TEXT;
-ALTER TABLE empiar_entries ADD COLUMN sample_names TEXT;
-ALTER TABLE empiar_entries ADD COLUMN software TEXT;
 CREATE INDEX idx_empiar_entries_resolution_bin ON empiar_entries(resolution_bin);
--- The entries' index gains the words of their linked maps and models.
-CREATE VIRTUAL TABLE empiar_entries_fts_v2 USING fts5(
-    title, authors, imagesets, citation_title, linked,
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
-INSERT INTO empiar_entries_fts_v2 (rowid, title, authors, imagesets, citation_title, linked)
-    SELECT rowid, title, authors, imagesets, citation_title, '' FROM empiar_entries_fts;
-DROP TABLE empiar_entries_fts;
-ALTER TABLE empiar_entries_fts_v2 RENAME TO empiar_entries_fts;
-"""
-
-
-@_migration
-def m002_linked_records(db: Database) -> None:
-    _execute_all(db, _V2_LINKED)
-    # The two new front doors index their own columns; triggers keep the index in step.
-    db["emdb_maps"].enable_fts(
-        ["emdb_id", "title", "sample_name", "organisms", "microscope", "software"],
-        tokenize="porter",
-        create_triggers=True,
-    )
-    db["pdb_models"].enable_fts(["pdb_id", "title"], tokenize="porter", create_triggers=True)
-
-
-_V3_INCREMENTAL = """
--- What the listings said about each EMPIAR accession, kept between runs: an entry is only
--- checked for disappearance after two consecutive runs whose listings both lacked it.
+-- What the listings said about each EMPIAR accession, kept between runs.
 CREATE TABLE listing_state (
     accession TEXT PRIMARY KEY,
     listing_mtime TEXT,
@@ -581,24 +533,100 @@ CREATE TABLE listing_state (
     gone_status TEXT,
     gone_since TEXT
 );
-ALTER TABLE empiar_entries ADD COLUMN disappeared_on TEXT;
 CREATE INDEX idx_dcr_owner ON database_cross_reference(owner_id);
 CREATE INDEX idx_additional_property_owner ON additional_property(owner_id);
 CREATE INDEX idx_additional_metric_owner ON additional_metric(owner_id);
-ALTER TABLE harvest_runs ADD COLUMN withdrawn INTEGER;
 CREATE INDEX idx_harvest_errors_record ON harvest_errors(source, accession);
+
 """
+_BASELINE_FTS = """
+-- Written by the harvest itself (rowid = empiar_entries.rowid): it indexes text kept in other
+-- tables. Migration 002 hands it to sqlite-utils' triggers.
+CREATE VIRTUAL TABLE empiar_entries_fts USING fts5(
+    title, authors, imagesets, citation_title, linked,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+)
+"""
+# The pre-release migrations the baseline replaces: a file they built already has its schema.
+_PRE_RELEASE = ("m001_initial", "m002_linked_records", "m003_incremental")
+
+KNOWN: list[str] = []
+
+
+def _migration(fn):
+    KNOWN.append(fn.__name__)
+    return migrations()(fn)
+
+
+def _execute_all(db: Database, script: str) -> None:
+    # executescript() would COMMIT the transaction the migration runs in.
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _applied(db: Database) -> set[str]:
+    return {m.name for m in migrations.applied(db)}
 
 
 @_migration
-def m003_incremental(db: Database) -> None:
-    _execute_all(db, _V3_INCREMENTAL)
+def m001_baseline(db: Database) -> None:
+    if _applied(db) & set(_PRE_RELEASE):
+        return
+    _execute_all(db, _BASELINE)
+    _execute_all(db, _BASELINE_FTS)
+    db["emdb_maps"].enable_fts(
+        ["emdb_id", "title", "sample_name", "organisms", "microscope", "software"],
+        tokenize="porter",
+        create_triggers=True,
+    )
+    db["pdb_models"].enable_fts(["pdb_id", "title"], tokenize="porter", create_triggers=True)
 
 
 def unknown_migrations(db: Database) -> list[str]:
     """Migrations applied to this file that this version does not know: a newer schema."""
-    return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
+    return [m.name for m in migrations.applied(db) if m.name not in {*KNOWN, *_PRE_RELEASE}]
+
+
+def pending(db: Database) -> list[str]:
+    """Migrations this version would still apply to the file."""
+    return [name for name in KNOWN if name not in _applied(db)]
 
 
 def schema_version(db: Database) -> int:
-    return len(migrations.applied(db))
+    """How many of this version's migrations the file has."""
+    return len(KNOWN) - len(pending(db))
+
+
+_V2 = """
+-- One word for a record no longer public: an entry gone from the listings and then answered
+-- 404 (or obsolete) is withdrawn, on the day it was found so.
+ALTER TABLE empiar_entries RENAME COLUMN disappeared_on TO withdrawn_on;
+ALTER TABLE listing_state RENAME COLUMN gone_status TO withdrawn_status;
+ALTER TABLE listing_state RENAME COLUMN gone_since TO withdrawn_on;
+-- The entries' search index becomes an ordinary sqlite-utils one over their own columns.
+ALTER TABLE empiar_entries ADD COLUMN imageset_text TEXT;
+ALTER TABLE empiar_entries ADD COLUMN linked_text TEXT;
+UPDATE empiar_entries SET
+    imageset_text = (select imagesets from empiar_entries_fts where rowid = empiar_entries.rowid),
+    linked_text = (select linked from empiar_entries_fts where rowid = empiar_entries.rowid);
+DROP TABLE empiar_entries_fts;
+-- Records whose front-door rows gather others' values and must be recomputed: marked in the
+-- same transaction as the change, cleared in the one that recomputes them.
+CREATE TABLE front_door_stale (
+    source TEXT NOT NULL,
+    accession TEXT NOT NULL,
+    PRIMARY KEY (source, accession)
+);
+INSERT INTO front_door_stale (source, accession) SELECT 'empiar', accession FROM empiar_entries
+"""
+
+
+@_migration
+def m002_one_writer_of_front_doors(db: Database) -> None:
+    _execute_all(db, _V2)
+    db["empiar_entries"].enable_fts(
+        ["title", "authors", "imageset_text", "citation_title", "linked_text"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+    )

@@ -1,4 +1,5 @@
-"""Open the database safely and write records to it, one transaction per record."""
+"""Open the database safely, and every statement that reads or writes its records: raw first,
+then the record's rows, one transaction per record."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from empiar_mirror.index import migrations
+from empiar_mirror.index import front_doors, migrations
+from empiar_mirror.index.archives import ARCHIVES, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 from sqlite_utils import Database
 
@@ -59,13 +61,7 @@ _OWNED_BY = {
     "workflow_input": "x_owner",
     "workflow_output": "x_owner",
 }
-# source -> (front-door table, its key column)
-FRONT_DOORS = {
-    "empiar": ("empiar_entries", "accession"),
-    "emdb": ("emdb_maps", "emdb_id"),
-    "pdb": ("pdb_models", "pdb_id"),
-}
-NORMALIZED_TABLES = [*_OWNED_BY, "organization", *(t for t, _ in FRONT_DOORS.values())]
+NORMALIZED_TABLES = [*_OWNED_BY, "organization", *(a.front_door for a in ARCHIVES.values())]
 
 
 class DatabaseError(Exception):
@@ -174,17 +170,22 @@ class Fetched:
 def record_listing(db: Database, listed: dict[str, str | None], complete: bool) -> bool:
     """Remember what the listings said. Only when both listings answered does an absence count.
 
-    Returns whether an entry marked gone is listed again (its mark is lifted)."""
+    Returns whether an entry found withdrawn is listed again (its mark is lifted)."""
     with db.atomic():
         state = {
             r[0]: (r[1], r[2])
             for r in db.execute("select accession, listing_mtime, missing_runs from listing_state")
         }
-        returned = db.execute(
-            "select count(*) from listing_state where gone_since is not null and accession in "
-            "(select value from json_each(?))",
-            [json.dumps(list(listed))],
-        ).fetchone()[0]
+        returned = [
+            r[0]
+            for r in db.execute(
+                "select accession from listing_state where withdrawn_on is not null "
+                "and accession in (select value from json_each(?))",
+                [json.dumps(list(listed))],
+            )
+        ]
+        for acc in returned:
+            front_doors.mark_stale(db, "empiar", acc)
         for acc, mtime in listed.items():
             if acc not in state:
                 db.execute(
@@ -194,7 +195,7 @@ def record_listing(db: Database, listed: dict[str, str | None], complete: bool) 
             elif state[acc] != (mtime, 0):
                 db.execute(
                     "update listing_state set listing_mtime = ?, missing_runs = 0, "
-                    "gone_status = null, gone_since = null where accession = ?",
+                    "withdrawn_status = null, withdrawn_on = null where accession = ?",
                     [mtime, acc],
                 )
         if not complete:
@@ -230,12 +231,14 @@ def fetched_from_listing(db: Database, accession: str) -> None:
     )
 
 
-def mark_gone(db: Database, accession: str, status: str, day: str) -> None:
+def mark_withdrawn(db: Database, accession: str, status: str, day: str) -> None:
+    """Absent from the listings twice and now 404 or obsolete: marked, and its copy kept."""
     with db.atomic():
         db.execute(
-            "update listing_state set gone_status = ?, gone_since = ? where accession = ?",
+            "update listing_state set withdrawn_status = ?, withdrawn_on = ? where accession = ?",
             [status, day, accession],
         )
+        front_doors.mark_stale(db, "empiar", accession)
 
 
 def previous_sha(db: Database, source: str, accession: str) -> str | None:
@@ -274,7 +277,8 @@ def save_not_public(db: Database, fetched: Fetched, at: str) -> None:
         )
 
 
-def _save_source(db: Database, fetched: Fetched, at: str) -> None:
+def save_source(db: Database, fetched: Fetched, at: str) -> None:
+    """The answer as fetched. Call inside a transaction."""
     db.execute(
         "insert or replace into source_record (source, accession, url, fetched_at, changed_at, "
         "http_status, etag, last_modified, sha256, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -351,42 +355,6 @@ def _delete_owned(db: Database, dataset_id: str) -> None:
         )
 
 
-def _upsert(db: Database, table: str, key: str, row: dict[str, Any]) -> None:
-    # ON CONFLICT keeps the rowid, which the search indexes point at.
-    columns = list(row)
-    db.execute(
-        "insert into [{}] ({}) values ({}) on conflict ([{}]) do update set {}".format(
-            table,
-            ", ".join(f"[{c}]" for c in columns),
-            ", ".join("?" for _ in columns),
-            key,
-            ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != key),
-        ),
-        [row[c] for c in columns],
-    )
-
-
-def _write_search_text(db: Database, accession: str, text: dict[str, str]) -> None:
-    rowid = db.execute(
-        "select rowid from empiar_entries where accession = ?", [accession]
-    ).fetchone()[0]
-    # `linked` holds the words of linked maps and models; front_doors refreshes it.
-    old = db.execute("select linked from empiar_entries_fts where rowid = ?", [rowid]).fetchone()
-    db.execute("delete from empiar_entries_fts where rowid = ?", [rowid])
-    db.execute(
-        "insert into empiar_entries_fts (rowid, title, authors, imagesets, citation_title, linked) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [
-            rowid,
-            text["title"],
-            text["authors"],
-            text["imagesets"],
-            text["citation_title"],
-            old[0] if old else "",
-        ],
-    )
-
-
 def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bool = True) -> None:
     """Replace everything one archive record contributes. Call inside a transaction.
 
@@ -401,10 +369,7 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
     for table, rows in by_table.items():
         if rows:
             _insert_rows(db, table, rows)
-    table, key = FRONT_DOORS[mapped.source]
-    _upsert(db, table, key, {**mapped.front_door, "harvested_at": harvested_at})
-    if mapped.search_text:
-        _write_search_text(db, mapped.accession, mapped.search_text)
+    front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, harvested_at)
 
 
 def save_record(
@@ -412,15 +377,24 @@ def save_record(
 ) -> None:
     """Raw record and its rows, committed together: a kill leaves all of it or none."""
     with db.atomic():
-        _save_source(db, fetched, at)
+        save_source(db, fetched, at)
         write_record(db, mapped, at, replace=replace)
+
+
+def save_unmappable(db: Database, fetched: Fetched, at: str, run_id: int, error: ErrorRow) -> None:
+    """A record we could not map or write: its payload is kept for `reindex`, with the error.
+    Its previous rows, if any, stay until it maps again."""
+    with db.atomic():
+        save_source(db, fetched, at)
+        record_error(db, run_id, error)
 
 
 def clear_normalized(db: Database) -> None:
     """Empty every table that is rebuilt from source_record (call inside a transaction)."""
     for table in NORMALIZED_TABLES:
         db.execute(f"delete from [{table}]")
-    db.execute("delete from empiar_entries_fts")  # the other indexes follow by trigger
+    # The search indexes follow by trigger; every front door is recomputed after.
+    db.execute("delete from front_door_stale")
 
 
 def start_run(db: Database, mode: str, options: dict[str, Any]) -> int:
@@ -469,21 +443,184 @@ def finish_run(
         )
 
 
-def record_error(
-    db: Database,
-    run_id: int,
-    *,
-    source: str,
-    accession: str | None,
-    url: str | None,
-    kind: str,
-    message: str,
-    http_status: int | None = None,
-    excerpt: str | None = None,
-) -> None:
+# Error kinds of a record whose payload is kept but could not be mapped or written.
+UNMAPPABLE_KINDS = ("validation", "mapping")
+
+
+@dataclass
+class ErrorRow:
+    """One record's (or one service's) failure, as harvest_errors keeps it."""
+
+    source: str
+    accession: str | None
+    kind: str
+    message: str
+    url: str | None = None
+    http_status: int | None = None
+    excerpt: str | None = None
+
+
+def _storable(text: str | None) -> str | None:
+    # A lone surrogate from a hostile answer cannot be encoded: the error must still be written.
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def record_error(db: Database, run_id: int, error: ErrorRow) -> None:
     with db.atomic():
         db.execute(
             "insert into harvest_errors (run_id, source, accession, url, kind, http_status, "
             "message, excerpt, occurred_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, source, accession, url, kind, http_status, message, excerpt, now()],
+            [
+                run_id,
+                error.source,
+                _storable(error.accession),
+                _storable(error.url),
+                error.kind,
+                error.http_status,
+                _storable(error.message),
+                _storable(error.excerpt),
+                now(),
+            ],
         )
+
+
+def run_error_count(db: Database, run_id: int) -> int:
+    return db.execute("select count(*) from harvest_errors where run_id = ?", [run_id]).fetchone()[
+        0
+    ]
+
+
+# What the harvester reads back ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the listings said about one EMPIAR accession over the runs."""
+
+    listing_mtime: str | None = None
+    fetched_mtime: str | None = None
+    missing_runs: int = 0
+    withdrawn_on: str | None = None
+
+
+@dataclass
+class Held:
+    """What the file holds about each record, for deciding what a run fetches."""
+
+    fetched_at: dict[tuple[str, str], str]
+    # Records with an error since their last fetch (or never fetched whole), and those of them
+    # whose stored payload could not be mapped.
+    failed: set[tuple[str, str]]
+    unmapped: set[tuple[str, str]]
+    listing: dict[str, Listing]
+    # Conditional-request headers, read up front: fetches never touch the database.
+    validators: dict[tuple[str, str], dict[str, str]]
+
+
+def load_held(db: Database) -> Held:
+    failed = db.execute(
+        "select e.source, e.accession, e.kind in (?, ?) from harvest_errors e "
+        "left join source_record s on s.source = e.source and s.accession = e.accession "
+        "where e.accession is not null and (s.fetched_at is null "
+        "or e.occurred_at >= s.fetched_at)",
+        list(UNMAPPABLE_KINDS),
+    ).fetchall()
+    return Held(
+        fetched_at={
+            (source, acc): at
+            for source, acc, at in db.execute(
+                "select source, accession, fetched_at from source_record"
+            )
+        },
+        failed={(source, acc) for source, acc, _ in failed},
+        unmapped={(source, acc) for source, acc, unmappable in failed if unmappable},
+        listing={
+            acc: Listing(listed, fetched, missing, withdrawn)
+            for acc, listed, fetched, missing, withdrawn in db.execute(
+                "select accession, listing_mtime, fetched_mtime, missing_runs, withdrawn_on "
+                "from listing_state"
+            )
+        },
+        validators={
+            (source, acc): {
+                k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v
+            }
+            for source, acc, etag, modified in db.execute(
+                "select source, accession, etag, last_modified from source_record "
+                "where payload is not null and (etag is not null or last_modified is not null)"
+            )
+        },
+    )
+
+
+def links(db: Database, archive: Archive, accessions: list[str], relation: str) -> list[str]:
+    """Ids the given records' studies name with this relation, in order, each once."""
+    found: dict[str, None] = {}
+    for start in range(0, len(accessions), 500):
+        owners = [f"{archive.curie(a)}/study" for a in accessions[start : start + 500]]
+        marks = ", ".join("?" for _ in owners)
+        for (target,) in db.execute(
+            "select database_id from database_cross_reference where owner_table = 'study' "
+            f"and owner_id in ({marks}) and description = ? order by owner_id, rowid",
+            [*owners, relation],
+        ):
+            found[target] = None
+    return list(found)
+
+
+def held_accessions(db: Database, archive: Archive) -> list[str]:
+    """Records of this archive the file holds a front-door row for."""
+    return [
+        r[0]
+        for r in db.execute(
+            f"select [{archive.key_column}] from [{archive.front_door}] "
+            f"order by [{archive.key_column}]"
+        )
+    ]
+
+
+def dataset_status(db: Database, archive: Archive, accession: str) -> str | None:
+    """The status the archive served for a record (its Dataset's x_status)."""
+    row = db.execute(
+        "select x_status from dataset where id = ?", [archive.curie(accession)]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def has_front_door(db: Database, archive: Archive, accession: str) -> bool:
+    return bool(
+        db.execute(
+            f"select 1 from [{archive.front_door}] where [{archive.key_column}] = ?", [accession]
+        ).fetchone()
+    )
+
+
+def replaced_by(db: Database, pdb_id: str) -> str | None:
+    row = db.execute("select replaced_by from pdb_models where pdb_id = ?", [pdb_id]).fetchone()
+    return row[0] if row else None
+
+
+def changed_at(db: Database, source: str, accession: str) -> str | None:
+    row = db.execute(
+        "select changed_at from source_record where source = ? and accession = ?",
+        [source, accession],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def payloads(db: Database, source: str):
+    """(accession, payload, changed_at) of every stored answer of this kind, by accession."""
+    yield from db.execute(
+        "select accession, payload, changed_at from source_record "
+        "where source = ? and payload is not null order by accession",
+        [source],
+    )
+
+
+def not_public_without_front_door(db: Database, archive: Archive) -> list[tuple[str, str]]:
+    """(accession, changed_at) of records last answered 404 that have no front-door row."""
+    return db.execute(
+        "select accession, changed_at from source_record where source = ? and payload is null "
+        f"and accession not in (select [{archive.key_column}] from [{archive.front_door}])",
+        [archive.key],
+    ).fetchall()

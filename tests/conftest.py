@@ -86,7 +86,7 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
             keep = ", ".join(f"[{c}]" for c in columns if c != "harvested_at")
             out[table] = sorted(conn.execute(f"select {keep} from [{table}]").fetchall(), key=repr)
         fts = conn.execute(
-            "select e.accession, f.title, f.authors, f.imagesets, f.citation_title, f.linked "
+            "select e.accession, f.title, f.authors, f.imageset_text, f.citation_title, f.linked_text "
             "from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid"
         )
         out["empiar_entries_fts"] = sorted(fts.fetchall())

@@ -96,14 +96,24 @@ def test_malformed_record_is_recorded_and_others_land(server, tmp_path):
     source, accession, kind, message = errors[0]
     assert (source, accession, kind) == ("empiar", "EMPIAR-99901", "validation")
     assert "imagesets" in message
-    # Nothing of the bad record is half-written.
-    assert query(db, "select count(*) from source_record where accession = 'EMPIAR-99901'") == [
-        (0,)
-    ]
+    # Raw first: the payload is kept, byte for byte, for a later reindex; none of its rows is
+    # half-written.
+    (payload,) = query(db, "select payload from source_record where accession = 'EMPIAR-99901'")[0]
+    assert payload == server.snapshot.entries["EMPIAR-99901"].read_text()
     assert query(db, "select count(*) from dataset where id like 'empiar:EMPIAR-99901%'") == [(0,)]
     status = json.loads(run_cli("status", str(db), "--json").stdout)
     assert status["error_count"] == 1
     assert status["runs"][0]["exit_status"] == 1
+    # The next run maps it again (it may have been our parser's fault), and fails again.
+    again = json.loads(harvest(server, db, "--json").stdout)
+    assert again["exit_status"] == 1 and again["empiar"]["failed"] == 1
+    # reindex maps every stored answer and names, with exit 1, the one it still cannot map.
+    rebuilt = run_cli("reindex", str(db))
+    assert rebuilt.returncode == 1
+    assert "cannot map empiar EMPIAR-99901" in rebuilt.stderr
+    assert query(db, "select count(*) from empiar_entries where accession = 'EMPIAR-99901'") == [
+        (0,)
+    ]
 
 
 def test_second_harvest_changes_no_row(server, tmp_path):
@@ -186,7 +196,7 @@ def test_limit_and_listing_union(server, tmp_path):
     assert summary["empiar"]["fetched"] == 3
     assert query(db, "select count(*) from empiar_entries") == [(4,)]
     assert query(
-        db, "select status, disappeared_on from empiar_entries where accession = 'EMPIAR-10442'"
+        db, "select status, withdrawn_on from empiar_entries where accession = 'EMPIAR-10442'"
     ) == [("REL", None)]
 
 
@@ -195,14 +205,16 @@ def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):
     harvest(server, db)
     before = table_dump(db, NORMALIZED_TABLES)
     fts_sql = (
-        "select e.accession, f.title, f.authors, f.imagesets, f.citation_title "
+        "select e.accession, f.title, f.authors, f.imageset_text, f.citation_title "
         "from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid "
         "order by e.accession"
     )
     fts_before = query(db, fts_sql)
     server.stop()
     result = run_cli("reindex", str(db), env={"EMPIAR_MIRROR_EMPIAR_API": "http://127.0.0.1:9/"})
-    assert result.returncode == 0, result.stderr
+    # The sample's one malformed record is kept raw and still cannot be mapped: exit 1, named.
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("cannot map") == 1 and "EMPIAR-99901" in result.stderr
     assert table_dump(db, NORMALIZED_TABLES) == before
     assert query(db, fts_sql) == fts_before
 

@@ -7,7 +7,7 @@ import json
 import os
 
 from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query
-from empiar_mirror.harvester.pipeline import refresh_due
+from empiar_mirror.harvester.schedule import refresh_due
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.index import store
 
@@ -117,7 +117,7 @@ def test_disappearance_needs_two_runs_then_a_404_and_keeps_the_record(tmp_path):
         today = dt.date.today().isoformat()
         assert query(
             db,
-            "select status, disappeared_on, title is not null from empiar_entries "
+            "select status, withdrawn_on, title is not null from empiar_entries "
             "where accession = ?",
             (gone,),
         ) == [("not public", today, 1)]
@@ -137,7 +137,7 @@ def test_disappearance_needs_two_runs_then_a_404_and_keeps_the_record(tmp_path):
         run_json(server, db, "--ids", gone)
         run_json(server, db)
     assert query(
-        db, "select status, disappeared_on from empiar_entries where accession = ?", (gone,)
+        db, "select status, withdrawn_on from empiar_entries where accession = ?", (gone,)
     ) == [("REL", None)]
 
 

@@ -13,6 +13,7 @@ from empiar_mirror.harvester.mapping.common import (
 )
 from empiar_mirror.harvester.raw.emdb import EmdbEntry
 from empiar_mirror.harvester.raw.normalize import normalize_pdb_id
+from empiar_mirror.index.archives import EMDB, NOT_PUBLIC, PDB
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     CollectionModeEnum,
@@ -31,13 +32,13 @@ from empiar_mirror.index.lambda_ber.enums import (
     WorkflowTypeEnum,
 )
 from empiar_mirror.index.lambda_ber.record import (
+    FITTED_MODEL,
     SELF,
     Mapped,
     distinct,
 )
 
 MAP_FILES = "https://files.wwpdb.org/pub/emdb/structures/{emdb_id}/{folder}/{file}"
-ENTRY_PAGE = "https://www.ebi.ac.uk/emdb/{emdb_id}"
 
 
 def _property(owner_table: str, owner_id: str, label: str, value: str | None) -> list[lb._Model]:
@@ -320,7 +321,7 @@ def _cross_references(e: EmdbEntry) -> list[lb.DatabaseCrossReference]:
         lb.DatabaseCrossReference(
             database_name=DatabaseNameEnum.emdb,
             database_id=e.emdb_id,
-            database_url=ENTRY_PAGE.format(emdb_id=e.emdb_id),
+            database_url=EMDB.page(e.emdb_id),
             description=SELF,
         )
     ]
@@ -328,16 +329,16 @@ def _cross_references(e: EmdbEntry) -> list[lb.DatabaseCrossReference]:
         lb.DatabaseCrossReference(
             database_name=DatabaseNameEnum.pdb,
             database_id=pdb,
-            database_url=f"https://www.rcsb.org/structure/{pdb}",
-            description="fitted model",
+            database_url=PDB.page(pdb),
+            description=FITTED_MODEL,
         )
-        for pdb in e.pdb_ids
+        for pdb in distinct(normalize_pdb_id(p) for p in e.pdb_ids)
     ]
     refs += [
         lb.DatabaseCrossReference(
             database_name=DatabaseNameEnum.emdb,
             database_id=other,
-            database_url=ENTRY_PAGE.format(emdb_id=other),
+            database_url=EMDB.page(other),
             description="related EMDB entry",
         )
         for other in e.related_emdb_ids
@@ -414,17 +415,17 @@ def map_emdb(e: EmdbEntry) -> Mapped:
         "voltage_kv": e.voltage_kv,
         "software": json_list(s.name for s in e.software),
         "pdb_ids": json_list(normalize_pdb_id(p) for p in e.pdb_ids),
-        "emdb_url": ENTRY_PAGE.format(emdb_id=e.emdb_id),
+        "emdb_url": EMDB.page(e.emdb_id),
     }
     return Mapped("emdb", e.emdb_id, dataset_id, records, front_door)
 
 
-def map_unserved(emdb_id: str, status: str) -> Mapped:
+def map_not_public(emdb_id: str) -> Mapped:
     """A linked map EMDB does not serve (withdrawn, or never public): the link still shows."""
     front_door = {
         "emdb_id": emdb_id,
         "title": None,
-        "status": status,
+        "status": NOT_PUBLIC,
         "method": None,
         "resolution_a": None,
         "release_date": None,
@@ -435,6 +436,6 @@ def map_unserved(emdb_id: str, status: str) -> Mapped:
         "voltage_kv": None,
         "software": "[]",
         "pdb_ids": "[]",
-        "emdb_url": ENTRY_PAGE.format(emdb_id=emdb_id),
+        "emdb_url": EMDB.page(emdb_id),
     }
     return Mapped("emdb", emdb_id, f"emdb:{emdb_id}", [], front_door)

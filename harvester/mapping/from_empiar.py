@@ -14,6 +14,7 @@ from empiar_mirror.harvester.mapping.common import (
 )
 from empiar_mirror.harvester.raw.empiar import Contact, Entry
 from empiar_mirror.harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
+from empiar_mirror.index.archives import EMPIAR
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
@@ -25,6 +26,7 @@ from empiar_mirror.index.lambda_ber.enums import (
     TechniqueEnum,
 )
 from empiar_mirror.index.lambda_ber.record import (
+    RELATED_EMDB,
     RELATED_PDB,
     SELF,
     Mapped,
@@ -33,11 +35,6 @@ from empiar_mirror.index.lambda_ber.record import (
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
-ENTRY_PAGE = "https://www.ebi.ac.uk/empiar/{accession}/"
-
-
-def curie(accession: str) -> str:
-    return f"empiar:{accession}"
 
 
 def _contact(people: People, local: str, contact: Contact) -> str:
@@ -66,7 +63,7 @@ def _cross_references(entry: Entry, emdb_ids: list[str], pdb_ids: list[str]):
             database_name=DatabaseNameEnum.emdb,
             database_id=emd,
             database_url=f"https://www.ebi.ac.uk/emdb/{emd}",
-            description="related EMDB entry",
+            description=RELATED_EMDB,
         )
         for emd in emdb_ids
     ]
@@ -238,7 +235,7 @@ def map_entry(entry: Entry) -> Mapped:
     """Map one EMPIAR entry. Pure: the same raw record always gives the same output."""
     acc = entry.accession
     number = acc.removeprefix("EMPIAR-")
-    dataset_id = curie(acc)
+    dataset_id = EMPIAR.curie(acc)
     study_id = f"{dataset_id}/study"
     experiment_id = f"{dataset_id}/experiment"
     emdb_ids = distinct(emdb_id(x) for x in entry.cross_references)
@@ -354,12 +351,8 @@ def map_entry(entry: Entry) -> Mapped:
         "citation_doi": primary.doi if primary else None,
         "citation_journal": primary.journal if primary else None,
         "citation_year": primary.year if primary else None,
-        "empiar_url": ENTRY_PAGE.format(accession=acc),
+        "empiar_url": EMPIAR.page(acc),
+        # For full-text search: the imagesets' words live in another table.
+        "imageset_text": "\n".join(t for i in entry.imagesets for t in (i.name, i.details) if t),
     }
-    search_text = {
-        "title": entry.title,
-        "authors": " ".join(author_names),
-        "imagesets": "\n".join(t for i in entry.imagesets for t in (i.name, i.details) if t),
-        "citation_title": front_door["citation_title"] or "",
-    }
-    return Mapped("empiar", acc, dataset_id, records, front_door, search_text)
+    return Mapped("empiar", acc, dataset_id, records, front_door)

@@ -12,6 +12,7 @@ from empiar_mirror.harvester.mapping.common import (
     slug,
 )
 from empiar_mirror.harvester.raw.rcsb import Holdings, RcsbEntry
+from empiar_mirror.index.archives import NOT_PUBLIC, PDB
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
@@ -32,7 +33,6 @@ from empiar_mirror.index.lambda_ber.record import (
     Mapped,
 )
 
-ENTRY_PAGE = "https://www.rcsb.org/structure/{pdb_id}"
 MODEL_FILE = "https://files.rcsb.org/download/{pdb_id}.cif"
 
 
@@ -139,7 +139,7 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
         lb.DatabaseCrossReference(
             database_name=DatabaseNameEnum.pdb,
             database_id=old,
-            database_url=ENTRY_PAGE.format(pdb_id=old),
+            database_url=PDB.page(old),
             description="replaces this obsolete entry",
         )
         for old in e.replaces
@@ -267,15 +267,20 @@ def pdb_front_door(pdb_id: str, *, status: str | None, replaced_by: str | None =
         "release_date": None,
         "emdb_ids": "[]",
         "replaced_by": replaced_by,
-        "pdb_url": ENTRY_PAGE.format(pdb_id=pdb_id),
+        "pdb_url": PDB.page(pdb_id),
     }
 
 
-def map_unserved(pdb_id: str, status: str | None, replaced_by: str | None = None) -> Mapped:
+def _bare(pdb_id: str, status: str | None, replaced_by: str | None = None) -> Mapped:
     """An entry RCSB does not serve: only its status, and what replaced it, are known."""
     front_door = pdb_front_door(pdb_id, status=status, replaced_by=replaced_by)
     return Mapped("pdb", pdb_id, f"pdb:{pdb_id}", [], front_door)
 
 
+def map_not_public(pdb_id: str) -> Mapped:
+    return _bare(pdb_id, NOT_PUBLIC)
+
+
 def map_removed(holdings: Holdings) -> Mapped:
-    return map_unserved(holdings.pdb_id, holdings.status, holdings.replaced_by)
+    """What RCSB's holdings say of an entry its core route does not serve (e.g. obsolete)."""
+    return _bare(holdings.pdb_id, holdings.status, holdings.replaced_by)

@@ -3,15 +3,19 @@ the relations its cross references state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from empiar_mirror.index.lambda_ber import models as lb
 
 # Cross-reference descriptions that say how two records are related (lambda-ber's
 # DatabaseCrossReference has no relation slot; its PDB loader writes it in `description`).
+# The harvester follows the links an EMPIAR study states to EMDB (RELATED_EMDB) and PDB
+# (RELATED_PDB), and those an EMDB study states to PDB (FITTED_MODEL).
 SELF = "this entry"
+RELATED_EMDB = "related EMDB entry"
 RELATED_PDB = "related PDB entry"
+FITTED_MODEL = "fitted model"
 ASSOCIATED_MAP = "associated EM volume"
 
 
@@ -20,8 +24,7 @@ class Mapped:
     """Everything one archive record contributes to the database.
 
     `records` are lambda-ber rows owned by `dataset_id` (or shared, with global ids);
-    `front_door` is its row in the source's friendly table; `search_text` feeds a full-text
-    index the writer maintains itself (EMPIAR only: the others index their own columns).
+    `front_door` is its own columns in its archive's front-door table.
     """
 
     source: str
@@ -29,7 +32,6 @@ class Mapped:
     dataset_id: str
     records: list[lb._Model]
     front_door: dict[str, Any]
-    search_text: dict[str, str] = field(default_factory=dict)
 
 
 def distinct(values) -> list:

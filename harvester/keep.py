@@ -1,0 +1,154 @@
+"""What becomes of one answer, on the writer thread: stored raw, mapped and written in one
+transaction; or, when its mapping or writing fails, stored raw with that record's error. No
+value one record holds can stop the run: `reindex` maps the kept payload again later."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from empiar_mirror.harvester.archives import MAPPERS, Harvested
+from empiar_mirror.harvester.http import FetchError, Response
+from empiar_mirror.index import store
+from empiar_mirror.index.lambda_ber.record import Mapped
+from sqlite_utils import Database
+
+log = logging.getLogger(__name__)
+EXCERPT_CHARS = 500
+
+
+@dataclass
+class Tally:
+    """A run's bookkeeping: what happened to each source's records, and which changed."""
+
+    run_id: int
+    held: store.Held
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    changed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def count(self, source: str, kind: str) -> None:
+        self.counts[source][kind] += 1
+
+
+def describe(exc: Exception) -> str:
+    """One line for an error row: pydantic's first field errors, or the exception's own words."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]]
+            return f"{exc.error_count()} field(s) do not fit: " + "; ".join(parts)
+        except Exception:  # noqa: BLE001 -- a description must never fail
+            pass
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:1000]
+
+
+def _is_disk_trouble(exc: Exception) -> bool:
+    # A full disk or failing file is the run's problem, not the record's: let it end the run.
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", "") in (
+        "SQLITE_FULL",
+        "SQLITE_IOERR",
+    )
+
+
+def keep_document(
+    db: Database,
+    tally: Tally,
+    source: str,
+    accession: str,
+    url: str,
+    data: Any,
+    payload: str,
+    resp: Response | None = None,
+) -> Mapped | None:
+    """Keep a fetched record and its rows; only its fetch time when its content is unchanged.
+    Returns what it mapped to, None when unchanged or unmappable."""
+    fetched = store.Fetched(
+        source=source,
+        accession=accession,
+        url=url,
+        http_status=200,
+        payload=payload,
+        sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+        etag=resp.etag if resp else None,
+        last_modified=resp.last_modified if resp else None,
+    )
+    tally.count(source, "fetched")
+    previous = store.previous_sha(db, source, accession)
+    # A record that failed last time is mapped again even when unchanged: the error may be ours.
+    if previous == fetched.sha256 and (source, accession) not in tally.held.failed:
+        tally.count(source, "unchanged")
+        store.touch(db, fetched, store.now())
+        return None
+    at = store.now()
+    try:
+        mapped = MAPPERS[source](data, accession)
+        # A record never held before (not even as a 404) owns no rows yet.
+        new = (source, accession) not in tally.held.fetched_at
+        store.save_record(db, fetched, mapped, at, replace=not new)
+    except Exception as exc:
+        if _is_disk_trouble(exc):
+            raise
+        kind = store.UNMAPPABLE_KINDS[0 if isinstance(exc, ValueError) else 1]
+        log.warning("%s %s: %s", source, accession, describe(exc))
+        tally.count(source, "failed")
+        error = store.ErrorRow(
+            source, accession, kind, describe(exc), url, 200, payload[:EXCERPT_CHARS]
+        )
+        store.save_unmappable(db, fetched, at, tally.run_id, error)
+        return None
+    # A payload kept but never mapped had no rows: its first rows are new.
+    had_rows = previous is not None and (source, accession) not in tally.held.unmapped
+    tally.count(source, "updated" if had_rows else "new")
+    tally.changed[source].add(accession)
+    return mapped
+
+
+def keep_not_modified(db: Database, tally: Tally, source: str, accession: str, resp: Response):
+    """A 304 to a conditional request: our copy is current."""
+    tally.count(source, "fetched")
+    tally.count(source, "not_modified")
+    fetched = store.Fetched(
+        source=source,
+        accession=accession,
+        url=resp.url,
+        http_status=200,
+        etag=resp.etag,
+        last_modified=resp.last_modified,
+    )
+    store.touch(db, fetched, store.now())
+
+
+def keep_not_public(db: Database, tally: Tally, harvested: Harvested, accession: str, resp):
+    """A 404 or 410: remembered; a linked record gets its front-door row, so the link shows."""
+    tally.count(harvested.key, "not_public")
+    fetched = store.Fetched(
+        source=harvested.key, accession=accession, url=resp.url, http_status=resp.status
+    )
+    at = store.now()
+    store.save_not_public(db, fetched, at)
+    if harvested.map_not_public and not store.has_front_door(db, harvested.archive, accession):
+        # Dated like its 404 in source_record, so a reindex rebuilds the same row.
+        with db.atomic():
+            store.write_record(
+                db,
+                harvested.map_not_public(accession),
+                store.changed_at(db, harvested.key, accession) or at,
+                replace=False,
+            )
+
+
+def keep_error(db: Database, tally: Tally, source: str, accession: str | None, error: FetchError):
+    log.warning("%s %s: %s", source, accession or "", error)
+    tally.count(source, "failed")
+    store.record_error(
+        db,
+        tally.run_id,
+        store.ErrorRow(
+            source, accession, error.kind, error.message, error.url, error.status, error.excerpt
+        ),
+    )

@@ -1,0 +1,70 @@
+"""What a run fetches: new records, changed ones, failed ones, a rolling re-check of the rest, and
+the entries that may have been withdrawn. Pure functions of what the file holds (`Held`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from empiar_mirror.index.store import Held
+
+# An entry missing from both listings on this many runs in a row is checked for withdrawal.
+MISSING_RUNS_BEFORE_CHECK = 2
+
+
+@dataclass(frozen=True)
+class Policy:
+    full: bool = False  # every record, unconditionally
+    explicit: bool = False  # the user named the records: fetch them whatever their age
+    refresh_days: int = 7
+    now: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def refresh_due(accession: str, fetched_at: str, refresh_days: int, now: dt.datetime) -> bool:
+    """Whether a held record is due for its rolling re-check.
+
+    Every record is fetched again once it is `refresh_days` old; meanwhile each day re-checks
+    the 1/refresh_days of the records whose stable bucket falls on it, so a nightly run spreads
+    the re-checks evenly instead of refetching the whole archive once a week."""
+    age = (now - dt.datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))).total_seconds()
+    age_days = age / 86400
+    if age_days >= refresh_days:
+        return True
+    bucket = int(hashlib.sha1(accession.encode()).hexdigest(), 16) % refresh_days
+    # Half a day: a record fetched on this run's day is not fetched again by a later run.
+    return age_days >= 0.5 and bucket == now.toordinal() % refresh_days
+
+
+def due(policy: Policy, held: Held, source: str, accession: str) -> bool:
+    """A record is fetched when it is new, failed since its last fetch, or due again."""
+    if policy.full or policy.explicit:
+        return True
+    fetched_at = held.fetched_at.get((source, accession))
+    if fetched_at is None or (source, accession) in held.failed:
+        return True
+    return refresh_due(accession, fetched_at, policy.refresh_days, policy.now)
+
+
+def withdrawal_suspect(held: Held, accession: str) -> bool:
+    """Missing from both listings on runs in a row, and not yet found withdrawn."""
+    listing = held.listing.get(accession)
+    return (
+        listing is not None
+        and listing.missing_runs >= MISSING_RUNS_BEFORE_CHECK
+        and listing.withdrawn_on is None
+    )
+
+
+def empiar_due(policy: Policy, held: Held, accession: str) -> bool:
+    """An entry is also fetched when the listing shows a change since our copy, or when it may
+    have been withdrawn (its answer then confirms it)."""
+    listing = held.listing.get(accession)
+    if listing and listing.listing_mtime and listing.listing_mtime != listing.fetched_mtime:
+        return True
+    return due(policy, held, "empiar", accession) or withdrawal_suspect(held, accession)
+
+
+def conditional(policy: Policy, held: Held, source: str, accession: str) -> dict[str, str]:
+    """The validators to send: none on a full run, which must refetch everything."""
+    return {} if policy.full else held.validators.get((source, accession), {})
