@@ -3,8 +3,10 @@
 The demo and the tests point the real harvester at it, so they exercise the same HTTP code as a
 live harvest. A snapshot directory holds the bodies of single-record answers, exactly as the
 services send them: `empiar/EMPIAR-NNNNN.json` (EMPIAR `entry/`), `emdb/EMD-N.json` (EMDB
-`entry/`), `rcsb/entry/ID.json` (RCSB `core/entry/`) and `rcsb/holdings/status/ID.json`. The file
-listing, EBI Search pages, EMDB search answers and RCSB GraphQL answers are derived from them.
+`entry/`), `rcsb/entry/ID.json` (an RCSB entry under its GraphQL, i.e. mmCIF, field names) and
+`rcsb/holdings/status/ID.json`. The file listing, EBI Search pages, EMDB search answers, RCSB
+GraphQL answers and RCSB REST `core/entry/` answers (re-spelled as REST spells them, see
+`rest_spelled`) are derived from them.
 Faults can be scripted per URL path to rehearse what the real services do on a bad day.
 """
 
@@ -24,6 +26,24 @@ from aiohttp import web
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 _ENTRY_RE = re.compile(r"^(?:EMPIAR-)?(\d{5,})$", re.IGNORECASE)
+
+
+def rest_name(name: str) -> str:
+    """How RCSB's REST route spells a GraphQL (mmCIF) field name: snake_case of its camelCase,
+    splitting only where a lower-case letter or digit meets a capital (`em_3d_reconstruction` ->
+    `em3d_reconstruction`, `pdbx_database_id_PubMed` -> `pdbx_database_id_pub_med`)."""
+    head, *rest = name.split("_")
+    camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", camel).lower()
+
+
+def rest_spelled(doc: object) -> object:
+    """An RCSB document with every key, at every depth, spelled as the REST route spells it."""
+    if isinstance(doc, dict):
+        return {rest_name(k): rest_spelled(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [rest_spelled(v) for v in doc]
+    return doc
 
 
 class Snapshot:
@@ -175,8 +195,10 @@ class ReplayServer:
         return self._file(request, path)
 
     def _file(self, request: web.Request, path: Path) -> web.Response:
-        """A record file, with validators when the server is asked to send them."""
-        body = path.read_bytes()
+        return self._body(request, path.read_bytes())
+
+    def _body(self, request: web.Request, body: bytes) -> web.Response:
+        """A single-record answer, with validators when the server is asked to send them."""
         if not self.validators:
             return web.Response(body=body, content_type="application/json")
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
@@ -243,7 +265,8 @@ class ReplayServer:
         if path is None:
             message = f"No data found for entry with ID: {pdb_id}"
             return web.json_response({"status": 404, "message": message}, status=404)
-        return self._file(request, path)
+        doc = rest_spelled(json.loads(path.read_bytes()))
+        return self._body(request, json.dumps(doc, indent=2, ensure_ascii=False).encode())
 
     async def _rcsb_holdings(self, request: web.Request) -> web.Response:
         pdb_id = request.match_info["id"].upper()

@@ -1,44 +1,115 @@
-"""RCSB PDB entries (REST core entry or GraphQL `entries` item: the same field names) as clean
-values, and the holdings status that tells an obsolete entry from an unknown one."""
+"""RCSB PDB entries as clean values, and the holdings status that tells an obsolete entry from
+an unknown one.
+
+The two routes spell field names differently: GraphQL keeps the mmCIF names
+(`em_3d_reconstruction`, `pdbx_database_id_DOI`), REST snake-cases their camelCase
+(`em3d_reconstruction`, `pdbx_database_id_doi`). `canonical_entry` brings either to one shape,
+and `parse_rcsb` reads that shape.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from empiar_mirror.harvester.raw.emdb import Person, integer, number, text
 from empiar_mirror.harvester.raw.normalize import iso_date, listify
 from pydantic import BaseModel, Field
 
-# The GraphQL selection: the fields mapping reads, under their REST names.
+# The GraphQL selection: the fields parse_rcsb reads, under their GraphQL names. It is also the
+# canonical shape of a stored entry (see canonical_entry), whichever route fetched it.
 GRAPHQL_FIELDS = """
     rcsb_id
     struct { title pdbx_descriptor }
-    struct_keywords { pdbx_keywords text }
+    struct_keywords { text }
     exptl { method }
-    rcsb_entry_info { resolution_combined experimental_method molecular_weight }
+    rcsb_entry_info { resolution_combined molecular_weight }
     em_experiment { reconstruction_method aggregation_state }
     em_3d_reconstruction { resolution resolution_method num_particles symmetry_type
                            actual_pixel_size }
     em_imaging { microscope_model accelerating_voltage nominal_defocus_min nominal_defocus_max
-                 electron_source illumination_mode mode nominal_cs nominal_magnification
-                 specimen_holder_model }
+                 electron_source illumination_mode mode nominal_cs nominal_magnification }
     em_image_recording { film_or_detector_model avg_electron_dose_per_image detector_mode
                          num_real_images average_exposure_time }
     em_software { name version category }
-    em_vitrification { cryogen_name instrument humidity chamber_temperature }
+    em_vitrification { cryogen_name instrument humidity }
     em_entity_assembly { name type oligomeric_details }
     em_single_particle_entity { point_symmetry }
     rcsb_accession_info { deposit_date initial_release_date revision_date status_code
                           major_revision minor_revision }
     rcsb_entry_container_identifiers { emdb_ids related_emdb_ids }
     pdbx_database_related { db_name db_id content_type }
-    pdbx_database_PDB_obs_spr { pdb_id replace_pdb_id date }
+    pdbx_database_PDB_obs_spr { replace_pdb_id }
     audit_author { name pdbx_ordinal identifier_ORCID }
     citation { id rcsb_is_primary title journal_abbrev journal_volume page_first page_last
                year pdbx_database_id_DOI pdbx_database_id_PubMed rcsb_authors }
     pdbx_audit_support { funding_organization country grant_number }
     pdbx_vrpt_summary_geometry { clashscore percent_ramachandran_outliers }
 """
+
+# A selection as a tree keyed by folded name: (GraphQL name, its sub-selection or None).
+Selection = dict[str, tuple[str, "Selection | None"]]
+
+
+def fold(name: str) -> str:
+    """The spelling both routes share: REST's `em3d_reconstruction` and GraphQL's
+    `em_3d_reconstruction` both fold to `em3dreconstruction`."""
+    return name.replace("_", "").lower()
+
+
+def parse_selection(text: str) -> Selection:
+    """A GraphQL selection set (names and braces, no arguments) as a tree."""
+    # The closing brace of the whole set is implied; a stray "}" would leave tokens behind.
+    tokens = iter([*re.findall(r"\w+|[{}]", text), "}"])
+    tree = _selection(tokens)
+    if next(tokens, None) is not None:
+        raise ValueError("unbalanced braces in the GraphQL selection")
+    return tree
+
+
+def _selection(tokens: Iterator[str]) -> Selection:
+    node: Selection = {}
+    name = ""
+    for token in tokens:
+        if token == "}":
+            return node
+        if token == "{":
+            node[fold(name)] = (name, _selection(tokens))
+        else:
+            name = token
+            if fold(name) in node:
+                # Folding could no longer tell them apart on the REST route.
+                raise ValueError(f"two selected fields fold to {fold(name)!r}")
+            node[fold(name)] = (name, None)
+    raise ValueError("unbalanced braces in the GraphQL selection")
+
+
+SELECTION = parse_selection(GRAPHQL_FIELDS)
+
+
+def canonical_entry(doc: dict) -> dict:
+    """Either route's entry document (REST `core/entry`, or one GraphQL `entries` item) in one
+    shape: GraphQL names, only the selected fields, no nulls.
+
+    GraphQL answers a selected field the entry lacks with null, REST leaves it out; dropping
+    nulls makes both mean "absent". Pure and idempotent, so stored documents can pass again."""
+    return _project(doc, SELECTION)
+
+
+def _project(doc: dict, selection: Selection) -> dict:
+    out = {}
+    for key, value in doc.items():
+        field = selection.get(fold(key))
+        if field is None or value is None:
+            continue
+        name, sub = field
+        if sub is not None and isinstance(value, dict):
+            value = _project(value, sub)
+        elif sub is not None and isinstance(value, list):
+            value = [_project(v, sub) if isinstance(v, dict) else v for v in value]
+        out[name] = value
+    return out
 
 
 class Software(BaseModel):
@@ -128,7 +199,8 @@ def _obj(doc: dict, key: str) -> dict:
 
 
 def parse_rcsb(doc: Any) -> RcsbEntry:
-    """Read one RCSB entry document; raises ValueError when it is not one."""
+    """Read one RCSB entry under GraphQL names (`canonical_entry` gives that from either route);
+    raises ValueError when it is not one."""
     if not isinstance(doc, dict) or not isinstance(doc.get("rcsb_id"), str):
         raise ValueError("expected an RCSB entry with an rcsb_id")
     info = _obj(doc, "rcsb_entry_info")
