@@ -1,4 +1,22 @@
-"""One HTTP client per harvest: per-service concurrency and rate limits, retries, JSON decoding."""
+"""One HTTP client per harvest: per-service concurrency and rate limits, retries, JSON decoding.
+
+Nothing a server sends may crash, hang or poison a harvest; every failure is a `FetchError`:
+
+- Time: `timeout` bounds the connect and each wait for the next bytes; `deadline` (default
+  DEADLINE, 120 s) bounds one whole attempt, connect to last body byte and redirects included,
+  so a body dripping a byte a second still ends. Each retry gets a fresh deadline. Both must be
+  finite with 0 < timeout <= deadline <= MAX_DEADLINE, else the constructor raises ValueError.
+- Retry-After pauses the service when it is at most MAX_RETRY_AFTER; a longer one opens the
+  service's circuit for the run (`tripped`); one we cannot parse counts as absent.
+- Size: bodies are streamed and refused ("too-large") once the decoded size passes `max_body`
+  (default MAX_BODY), which also stops gzip bombs, as aiohttp inflates chunk by chunk.
+- Redirects are followed only within the request's origin (scheme, host, port), at most
+  MAX_REDIRECTS; anything else is kind "redirect" and the other host is never contacted.
+- A 304 counts only as an answer to a request that sent If-None-Match or If-Modified-Since.
+- JSON must be strict UTF-8 (or BOM-marked UTF-16/32). Garbled bodies are retried; documents
+  that are well-formed but unusable (nested too deeply, lone surrogates) fail at once, as a
+  retry would fetch the same document. NaN and Infinity are kept as parsed.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +24,51 @@ import asyncio
 import email.utils
 import hashlib
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from aiohttp.http_exceptions import ContentEncodingError
 from empiar_mirror.harvester import USER_AGENT
+from multidict import CIMultiDictProxy
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from yarl import URL
 
 EXCERPT_CHARS = 500
-# A Retry-After beyond this is a service telling us to go away for the run; we still obey it,
-# but no single wait may stall a scheduled harvest for longer.
+# A Retry-After beyond this is a service telling us to go away for the run: we stop calling it
+# rather than let one header stall a scheduled harvest.
 MAX_RETRY_AFTER = 300.0
 # After this many requests in a row to one service failed (each after its retries), the
 # service is down for this run: stop calling it and let the rest of the harvest finish.
 BREAKER_THRESHOLD = 10
+# One attempt, connect to last byte. The largest real documents take seconds even from a slow
+# EBI server; anything longer is a stalled or hostile server.
+DEADLINE = 120.0
+# A longer deadline would be a typo, or a way to switch it off.
+MAX_DEADLINE = 3600.0
+# Decoded body cap, far above the largest real metadata document (a few MiB).
+MAX_BODY = 64 * 1024 * 1024
+MAX_REDIRECTS = 5
+# Bodies larger than this are decoded on a worker thread so other requests keep moving.
+JSON_IN_THREAD = 1024 * 1024
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_VALIDATORS = ("if-none-match", "if-modified-since")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """Text safe for SQLite: header values arrive surrogate-escaped, which UTF-8 refuses."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class FetchError(Exception):
@@ -42,17 +84,22 @@ class FetchError(Exception):
         excerpt: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = _storable(message)
         super().__init__(f"{kind}: {message} ({url})")
         self.kind = kind
         self.url = url
         self.message = message
         self.status = status
-        self.excerpt = excerpt
+        self.excerpt = None if excerpt is None else _storable(excerpt)
         self.retry_after = retry_after
 
 
 class TransientError(FetchError):
     """Worth retrying: connection trouble, timeouts, throttling, server errors, garbled bodies."""
+
+
+class UnusableJSON(ValueError):
+    """Well-formed JSON we refuse to pass on."""
 
 
 @dataclass
@@ -76,17 +123,59 @@ class Response:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header given as seconds or as an HTTP date."""
+    """Seconds to wait from a Retry-After header given as seconds or as an HTTP date.
+
+    None when absent or unparseable; may be inf for an absurdly large number.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]+", value):  # not str.isdigit, which takes "²" and other digits
         return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body: ValueError if garbled, UnusableJSON if well-formed but unusable."""
+    # Strict decoding: json.loads(bytes) would let UTF-8-encoded surrogates through.
+    text = body.decode(json.detect_encoding(body))
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UnusableJSON("nested too deeply to decode") from None
+    # A lone \ud800-style escape decodes to a surrogate that no UTF-8 consumer (SQLite,
+    # Datasette) accepts; the cheap text check spares walking every ordinary document.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(data):
+        raise UnusableJSON("a string holds a lone UTF-16 surrogate")
+    return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    stack = [data]  # a loop, not recursion: the document may be as deep as json.loads allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.host, url.port  # yarl lowercases both and fills in default ports
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified worth storing and sending back: printable ASCII only."""
+    return value if value and value.isascii() and value.isprintable() else None
 
 
 class RateLimiter:
@@ -131,13 +220,25 @@ class HttpClient:
         limits: dict[str, ServiceLimits],
         *,
         timeout: float = 15.0,
+        deadline: float = DEADLINE,
         retries: int = 4,
         backoff: float = 1.0,
+        max_body: int = MAX_BODY,
     ) -> None:
+        # Comparisons are false for NaN, so NaN and inf both land here.
+        if not 0 < timeout <= deadline <= MAX_DEADLINE:
+            raise ValueError(
+                f"need 0 < timeout ({timeout:g} s) <= deadline ({deadline:g} s) "
+                f"<= {MAX_DEADLINE:g} s"
+            )
+        if max_body < 1:
+            raise ValueError(f"max_body must be at least 1 byte, not {max_body}")
         self.limits = limits
         self.timeout = timeout
+        self.deadline = deadline
         self.retries = retries
         self.backoff = backoff
+        self.max_body = max_body
         self.stats = Stats()
         self.tripped: dict[str, str] = {}  # service -> why we stopped calling it
         self._failures_in_a_row: Counter = Counter()
@@ -149,6 +250,7 @@ class HttpClient:
 
     async def __aenter__(self) -> HttpClient:
         # Short connect and read timeouts: a stalled EBI file server is better abandoned, retried.
+        # The overall deadline is ours (see _exchange), so that it also covers redirects.
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout, sock_read=self.timeout
         )
@@ -167,7 +269,7 @@ class HttpClient:
     def _wait(self, retry_state: Any) -> float:
         error = retry_state.outcome.exception()
         if isinstance(error, FetchError) and error.retry_after is not None:
-            return min(error.retry_after, MAX_RETRY_AFTER)
+            return error.retry_after  # at most MAX_RETRY_AFTER: a longer one opens the circuit
         return wait_exponential_jitter(multiplier=self.backoff, max=60.0, jitter=self.backoff)(
             retry_state
         )
@@ -245,28 +347,33 @@ class HttpClient:
         rate = self._rates[service]
         async with self._semaphores[service]:
             await rate.wait()
+            # The circuit may have opened while this request (or its retry) waited its turn.
+            if service in self.tripped:
+                raise FetchError("circuit-open", url, self.tripped[service])
             self.stats.requests[service] += 1
-            try:
-                async with self._session.request(
-                    method, url, params=params, headers=request_headers, json=json_body
-                ) as resp:
-                    body = await resp.read()
-                    status = resp.status
-                    resp_headers = resp.headers
-                    content_type = resp.content_type
-            except TimeoutError as exc:
-                raise TransientError(
-                    "timeout", url, f"no answer within {self.timeout:g} s"
-                ) from exc
-            except aiohttp.ClientPayloadError as exc:
-                raise TransientError("truncated", url, f"body cut short: {exc}") from exc
-            except aiohttp.ClientError as exc:
-                raise TransientError("connection", url, f"{type(exc).__name__}: {exc}") from exc
+            status, resp_headers, content_type, body = await self._exchange(
+                method, url, params, request_headers, json_body
+            )
             self.stats.bytes[service] += len(body)
 
         excerpt = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         if status in (429, 403) or status >= 500:
-            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
+            raw_retry_after = resp_headers.get("Retry-After")
+            retry_after = parse_retry_after(raw_retry_after)
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                self.tripped[service] = (
+                    f"stopped calling {service} for this run: HTTP {status} with "
+                    f"Retry-After: {raw_retry_after[:60]} ({retry_after:g} s), beyond the "
+                    f"{MAX_RETRY_AFTER:g} s we wait"
+                )
+                raise FetchError(
+                    "circuit-open",
+                    url,
+                    self.tripped[service],
+                    status=status,
+                    excerpt=excerpt,
+                    retry_after=retry_after,
+                )
             if retry_after is not None:
                 rate.defer(retry_after)
             raise TransientError(
@@ -281,9 +388,11 @@ class HttpClient:
             url=url,
             status=status,
             body=body,
-            etag=resp_headers.get("ETag"),
-            last_modified=resp_headers.get("Last-Modified"),
+            etag=_validator(resp_headers.get("ETag")),
+            last_modified=_validator(resp_headers.get("Last-Modified")),
         )
+        if status == 304 and not any(k.lower() in _VALIDATORS for k in request_headers):
+            raise FetchError("http", url, "HTTP 304 to a request without validators", status=status)
         if status in (304, 404, 410):
             return response
         if status != 200:
@@ -294,9 +403,91 @@ class HttpClient:
                     "invalid-json", url, "HTML page instead of JSON", status=status, excerpt=excerpt
                 )
             try:
-                response.data = json.loads(body)
+                if len(body) > JSON_IN_THREAD:
+                    response.data = await asyncio.to_thread(parse_json, body)
+                else:
+                    response.data = parse_json(body)
+            except UnusableJSON as exc:
+                raise FetchError(
+                    "invalid-json", url, f"JSON refused: {exc}", status=status, excerpt=excerpt
+                ) from exc
             except ValueError as exc:
                 raise TransientError(
                     "invalid-json", url, f"body is not JSON: {exc}", status=status, excerpt=excerpt
                 ) from exc
         return response
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+        json_body: Any,
+    ) -> tuple[int, CIMultiDictProxy[str], str, bytes]:
+        """Status, headers, content type and body of one attempt, within the deadline."""
+        assert self._session is not None
+        overall = asyncio.timeout(self.deadline)
+        target: str | URL = url
+        try:
+            async with overall:
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._session.request(
+                        method,
+                        target,
+                        params=params,
+                        headers=headers,
+                        json=json_body,
+                        allow_redirects=False,
+                    ) as resp:
+                        location = resp.headers.get("Location")
+                        if resp.status not in _REDIRECTS or location is None:
+                            body = await self._read(resp, url)
+                            return resp.status, resp.headers, resp.content_type, body
+                        target = self._redirect_target(url, resp.url, location)
+                    # As browsers do: 303, and 301/302 after a POST, continue with a plain GET.
+                    if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+                        method, json_body = "GET", None
+                    params = None  # the Location carries its own query
+                raise FetchError("redirect", url, f"more than {MAX_REDIRECTS} redirects")
+        except TimeoutError as exc:
+            if overall.expired():
+                message = f"not finished within the {self.deadline:g} s deadline"
+            else:
+                message = f"no answer within {self.timeout:g} s"
+            raise TransientError("timeout", url, message) from exc
+        except aiohttp.ClientPayloadError as exc:
+            if isinstance(exc.__cause__, ContentEncodingError):
+                raise TransientError("protocol", url, f"undecodable body: {exc}") from exc
+            raise TransientError("truncated", url, f"body cut short: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            # Raised by aiohttp's parser: the answer is not valid HTTP (status line, headers,
+            # framing, an encoding it cannot decode).
+            raise TransientError("protocol", url, f"malformed answer: {exc.message}") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError("connection", url, f"{type(exc).__name__}: {exc}") from exc
+
+    async def _read(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        """The decoded body, given up as soon as it passes max_body."""
+        body = bytearray()
+        async for chunk in resp.content.iter_any():
+            body += chunk
+            if len(body) > self.max_body:
+                raise FetchError(
+                    "too-large",
+                    url,
+                    f"body larger than {self.max_body:,} bytes once decoded",
+                    status=resp.status,
+                )
+        return bytes(body)
+
+    @staticmethod
+    def _redirect_target(url: str, current: URL, location: str) -> URL:
+        """Where a redirect points, if it stays within the request's origin."""
+        try:
+            target = current.join(URL(location))
+        except ValueError as exc:
+            raise FetchError("redirect", url, f"unusable Location {location[:200]!r}") from exc
+        if _origin(target) != _origin(URL(url)):
+            raise FetchError("redirect", url, f"redirected to another origin: {location[:200]}")
+        return target
