@@ -24,6 +24,7 @@ import typing
 from typing import Any
 
 import yaml
+from empiar_mirror.index.archives import EMDB, EMPIAR, PDB
 from empiar_mirror.index.lambda_ber import models as lb
 from pydantic import BaseModel
 from sqlite_utils import Database
@@ -285,14 +286,14 @@ def _linked_ids(value: str | None) -> list[str]:
 def export_dataset(db: Database, accession: str) -> dict[str, Any]:
     """The lambda-ber Dataset document of EMPIAR entry `accession` (plain, JSON-serialisable)."""
     acc = _accession(accession)
-    dataset_id = f"empiar:{acc}"
+    dataset_id = EMPIAR.curie(acc)
     entry = _rows(db, "select emdb_ids, pdb_ids from empiar_entries where accession = ?", [acc])
     top = _rows(db, "select * from dataset where id = ?", [dataset_id])
     if not entry or not top:
         raise LookupError(f"{accession} is not in this database")
 
-    linked = [f"emdb:{i}" for i in _linked_ids(entry[0]["emdb_ids"])]
-    linked += [f"pdb:{i}" for i in _linked_ids(entry[0]["pdb_ids"])]
+    linked = [EMDB.curie(i) for i in _linked_ids(entry[0]["emdb_ids"])]
+    linked += [PDB.curie(i) for i in _linked_ids(entry[0]["pdb_ids"])]
     where, params = _in("id", linked)
     held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
     owners = [dataset_id, *sorted(held)]

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from empiar_mirror.index import migrations
+from empiar_mirror.index.archives import ARCHIVES, NOT_PUBLIC
 from sqlite_utils import Database
 
 RECENT_RUNS = 5
@@ -37,16 +38,20 @@ def collect(db: Database) -> dict[str, Any]:
         "schema_version": migrations.schema_version(db),
         "records": rows(
             "select source, status, count(*) as count from ("
-            " select 'empiar' as source, status from empiar_entries"
-            " union all select 'empiar', 'not public' from source_record where source = 'empiar'"
-            "  and payload is null and accession not in (select accession from empiar_entries)"
-            " union all select 'emdb', status from emdb_maps"
-            " union all select 'pdb', status from pdb_models"
-            ") group by 1, 2 order by 1, 2"
+            + " union all ".join(
+                f"select '{a.key}' as source, status from [{a.front_door}] union all "
+                # A record answered 404 before its archive ever served it has no row.
+                f"select '{a.key}', '{NOT_PUBLIC}' from source_record where source = '{a.key}' "
+                f"and payload is null and accession not in "
+                f"(select [{a.key_column}] from [{a.front_door}])"
+                for a in ARCHIVES.values()
+            )
+            + ") group by 1, 2 order by 1, 2"
         ),
-        "empiar_entries": db.execute("select count(*) from empiar_entries").fetchone()[0],
-        "emdb_maps": db.execute("select count(*) from emdb_maps").fetchone()[0],
-        "pdb_models": db.execute("select count(*) from pdb_models").fetchone()[0],
+        **{
+            a.front_door: db.execute(f"select count(*) from [{a.front_door}]").fetchone()[0]
+            for a in ARCHIVES.values()
+        },
         "last_harvest": runs[0]["finished_at"] if runs else None,
         "oldest_fetch": oldest,
         "oldest_fetch_age_days": stale_days,
@@ -72,9 +77,9 @@ def render(report: dict[str, Any]) -> str:
         "",
         "Records by source and status:",
     ]
-    lines += [f"  {r['source']:8} {r['status']:12} {r['count']}" for r in report["records"]] or [
-        "  (none)"
-    ]
+    lines += [
+        f"  {r['source']:8} {r['status'] or '(none)':12} {r['count']}" for r in report["records"]
+    ] or ["  (none)"]
     lines += ["", "Recent runs:"]
     for run in report["runs"]:
         lines.append(

@@ -116,3 +116,9 @@ def datasette_get(db: Path, path: str):
         return await ds.client.get(path)
 
     return asyncio.run(go())
+
+
+@pytest.fixture(scope="session")
+def harvested_db(tmp_path_factory) -> Path:
+    """The bundled sample harvested once per test session; tests must only read it."""
+    return harvested_sample(tmp_path_factory.mktemp("harvested"), "mirror.db")

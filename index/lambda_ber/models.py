@@ -92,6 +92,8 @@ class _Group(BaseModel):
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
     table: ClassVar[str]
+    # Tables `_children` writes multivalued slots to, with their columns.
+    child_tables: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
         out = [(self.table, _flatten(self))]
@@ -145,6 +147,17 @@ class Study(NamedThing):
     dataset_id: str
     keywords: list[str] = Field(default_factory=list)
     database_cross_references: list[DatabaseCrossReference] = Field(default_factory=list)
+    child_tables = {
+        "study_keyword": ("study_id", "keyword"),
+        "database_cross_reference": (
+            "owner_table",
+            "owner_id",
+            "database_name",
+            "database_id",
+            "database_url",
+            "description",
+        ),
+    }
 
     def _children(self) -> list[tuple[str, dict[str, Any]]]:
         rows = [("study_keyword", {"study_id": self.id, "keyword": k}) for k in self.keywords]
@@ -190,6 +203,7 @@ class Publication(NamedThing):
     language: str | None = None
     journal_country: str | None = None
     unpublished: bool | None = None
+    child_tables = {"publication_author": ("publication_id", "position", "name")}
 
     def _children(self) -> list[tuple[str, dict[str, Any]]]:
         return [
@@ -343,6 +357,7 @@ class Sample(NamedThing):
     organism: str | None = None
     oligomeric_state: str | None = None
     x_organism_name: str | None = None
+    child_tables = {"buffer_component": ("sample_id", "position", "component")}
 
     def _children(self) -> list[tuple[str, dict[str, Any]]]:
         if not self.buffer_composition:
@@ -511,3 +526,18 @@ class WorkflowOutputAssociation(_Model):
 
 
 ExperimentRun.model_rebuild()
+
+
+def columns_by_table() -> dict[str, tuple[str, list[str]]]:
+    """Table -> (the lambda-ber class it holds, the columns its rows have), from the models."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    models = [m for m in globals().values() if isinstance(m, type) and "table" in vars(m)]
+    for model in models:
+        scalars, quantities, groups = _layout(model)
+        columns = [*scalars, *(f"{q}_{part}" for q in quantities for part in ("value", "unit"))]
+        if issubclass(model, _Group):
+            columns.insert(0, model.owner_key)
+        out[model.table] = (model.__name__, columns)
+        for child, child_columns in getattr(model, "child_tables", {}).items():
+            out[child] = (model.__name__, list(child_columns))
+    return out

@@ -18,40 +18,15 @@ from urllib.parse import quote, urlencode
 from datasette import NotFound, Response, hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_fts, tilde_encode, urlsafe_components
+from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR
 from empiar_mirror.index.portal import charts
 from markupsafe import Markup
 
 PLUGIN_NAME = "empiar-mirror"
 
 
-@dataclass(frozen=True)
-class Archive:
-    name: str  # shown to people
-    table: str  # the front door holding its records
-    pattern: re.Pattern
-    url: str  # the archive's own page, formatted with the id
-
-
-ARCHIVES = {
-    "empiar": Archive(
-        "EMPIAR",
-        "empiar_entries",
-        re.compile(r"EMPIAR-\d{5,}"),
-        "https://www.ebi.ac.uk/empiar/{}/",
-    ),
-    "emdb": Archive(
-        "EMDB", "emdb_maps", re.compile(r"EMD-\d{4,}"), "https://www.ebi.ac.uk/emdb/{}"
-    ),
-    "pdb": Archive(
-        "RCSB PDB",
-        "pdb_models",
-        # Classic 4-character ids (a digit first) and extended pdb_0000xxxx ids.
-        re.compile(r"[0-9][A-Za-z0-9]{3}|pdb_[0-9]{4}[A-Za-z0-9]{4}"),
-        "https://www.rcsb.org/structure/{}",
-    ),
-}
-TABLE_ARCHIVE = {a.table: key for key, a in ARCHIVES.items()}
-TABLE_PK = {"empiar_entries": "accession", "emdb_maps": "emdb_id", "pdb_models": "pdb_id"}
+TABLE_ARCHIVE = {table: a.key for table, a in BY_FRONT_DOOR.items()}
+TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 
 # Which archives a column's values may belong to, by column name: the same names are used by
 # the front doors, harvest_errors and the canned queries, so links follow the column everywhere.
@@ -91,7 +66,7 @@ def archive_of(value, kinds) -> str | None:
     if not isinstance(value, str):
         return None
     for kind in kinds:
-        if ARCHIVES[kind].pattern.fullmatch(value):
+        if ARCHIVES[kind].id_pattern.fullmatch(value):
             return kind
     return None
 
@@ -102,12 +77,12 @@ def outbound(kind: str, value: str) -> Markup:
     label = f"{value} at {archive.name}"
     return Markup(
         '<a class="portal-out" href="{}" title="{}" aria-label="{}" rel="noopener">↗</a>'
-    ).format(archive.url.format(quote(value)), label, label)
+    ).format(archive.page(value), label, label)
 
 
 def id_link(datasette, database: str, kind: str, value: str) -> Markup:
     """An id linked to its row in the mirror, then to the archive."""
-    row = datasette.urls.row(database, ARCHIVES[kind].table, tilde_encode(value))
+    row = datasette.urls.row(database, ARCHIVES[kind].front_door, tilde_encode(value))
     return Markup('<a class="portal-id" href="{}">{}</a>&nbsp;{}').format(
         row, value, outbound(kind, value)
     )
@@ -294,7 +269,7 @@ async def row_details(db, table: str, pk: str) -> dict | None:
     record = rows[0]
     kind = TABLE_ARCHIVE[table]
     # Built from the id, not read from the row: an href must never come from archive text.
-    out = {"table": table, "record": record, "archive_url": ARCHIVES[kind].url.format(quote(pk))}
+    out = {"table": table, "record": record, "archive_url": ARCHIVES[kind].page(pk)}
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
     elif table == "emdb_maps":
