@@ -12,10 +12,12 @@ from typing import Any
 import click
 from empiar_mirror.harvester import __version__
 from empiar_mirror.harvester.endpoints import Endpoints
-from empiar_mirror.harvester.pipeline import EXIT_SOME_FAILED, HarvestOptions, harvest, reindex
-from empiar_mirror.harvester.sources.empiar import parse_ids
 from empiar_mirror.index import status as status_report
 from empiar_mirror.index import store
+from empiar_mirror.index.archives import ARCHIVES
+
+# Commands that only read the file (serve, status, export) import nothing of the harvester's
+# network stack: the harvesting commands import it when they run.
 
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
@@ -202,6 +204,9 @@ def harvest_command(
     **urls,
 ):
     """Harvest EMPIAR into DB_PATH (created if missing)."""
+    from empiar_mirror.harvester.pipeline import HarvestOptions, harvest
+    from empiar_mirror.harvester.sources.empiar import parse_ids
+
     _setup_logging(verbose, quiet)
     endpoints = _endpoints(**urls)
     try:
@@ -265,7 +270,7 @@ def harvest_command(
         "retries": result.retries,
         "exit_status": result.exit_status,
     }
-    for source in ("empiar", "emdb", "pdb"):
+    for source in ARCHIVES:
         kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
     if as_json:
@@ -273,7 +278,7 @@ def harvest_command(
     elif not quiet:
         parts = [
             f"{label} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary[s].items())
-            for s, label in (("empiar", "EMPIAR"), ("emdb", "EMDB"), ("pdb", "PDB"))
+            for s, label in ((key, a.name) for key, a in ARCHIVES.items())
         ]
         click.echo(f"Harvest {result.run_id}: " + "; ".join(parts), err=True)
     sys.exit(result.exit_status)
@@ -319,6 +324,8 @@ def status(db_path, as_json):
 @click.argument("db_path", type=click.Path(dir_okay=False))
 def reindex_command(db_path):
     """Rebuild every table from the raw records stored in DB_PATH; no network."""
+    from empiar_mirror.harvester.pipeline import EXIT_SOME_FAILED, reindex
+
     try:
         store.open_readonly(db_path).close()
     except store.DatabaseError as exc:
@@ -390,6 +397,83 @@ def export_command(db_path, accession, fmt, output):
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
 
 
+@cli.command(name="deposition")
+@click.argument("source")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="SOURCE is an EMPIAR accession in this database, exported as `export` does.",
+)
+@click.option(
+    "--release",
+    type=click.Choice(["RE", "EP", "HP", "HO"]),
+    default="RE",
+    show_default=True,
+    help="When EMPIAR releases the entry: RE once processed, EP with its EMDB entry, "
+    "HP with its primary citation, HO a year after deposition.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+def deposition_command(source, db_path, release, output):
+    """An EMPIAR deposition document (the JSON empiar-depositor submits) from a lambda-ber Dataset.
+
+    SOURCE is a Dataset document (YAML or JSON), or with --db an entry of that database. Where the
+    document breaks EMPIAR's deposition schema: one line per problem on stderr, exit status 1, and
+    the document is written all the same.
+    """
+    from empiar_mirror.index import deposition, migrations
+    from empiar_mirror.index.export import export_dataset
+
+    if db_path is None:
+        try:
+            document = deposition.parse_document(Path(source).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise Problem(f"cannot read {source}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise Problem(f"cannot read {source}: not a text file") from None
+        except deposition.NotADataset as exc:
+            raise Problem(f"{source}: {exc}") from None
+    else:
+        try:
+            db = store.open_readonly(db_path)
+        except store.DatabaseError as exc:
+            raise Problem(str(exc)) from None
+        try:
+            if migrations.unknown_migrations(db):
+                raise Problem(f"{db_path} was written by a newer empiar-mirror; upgrade")
+            if migrations.pending(db):
+                raise Problem(
+                    f"{db_path} was written by an older empiar-mirror; "
+                    f"run `empiar-mirror reindex {db_path}` first"
+                )
+            document = export_dataset(db, source)
+        except LookupError as exc:
+            raise Problem(str(exc)) from None
+        finally:
+            db.close()
+    try:
+        result = deposition.deposition_from_dataset(document, release)
+    except deposition.NotADataset as exc:
+        raise Problem(f"{source}: {exc}") from None
+    text = deposition.dump(result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise Problem(f"cannot write {output}: {exc.strerror}") from None
+    found = deposition.problems(result)
+    for line in found:
+        click.echo(line, err=True)
+    sys.exit(1 if found else 0)
+
+
 @cli.command()
 @click.option(
     "--db", "db_path", default="empiar-demo.db", show_default=True, type=click.Path(dir_okay=False)
@@ -398,6 +482,7 @@ def export_command(db_path, accession, fmt, output):
 @click.option("--no-serve", is_flag=True, help="Harvest the sample, then stop.")
 def demo(db_path, port, no_serve):
     """Harvest the bundled sample archive over loopback, then serve it."""
+    from empiar_mirror.harvester.pipeline import HarvestOptions, harvest
     from empiar_mirror.harvester.replay import ReplayServer
     from empiar_mirror.index.serve import serve as run_server
 
