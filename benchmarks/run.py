@@ -23,10 +23,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.synth import generate
 from empiar_mirror.harvester.pipeline import DEFAULT_LIMITS
 from empiar_mirror.index.serve import load_metadata
-
-from benchmarks.synth import generate
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable

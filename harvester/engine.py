@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from empiar_mirror.harvester.http import FetchError
 from sqlite_utils import Database
+
+from empiar_mirror.harvester.http import FetchError
 
 T = TypeVar("T")
 R = TypeVar("R")

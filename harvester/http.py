@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import hashlib
 import json
 import re
 import time
@@ -32,7 +31,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
-from empiar_mirror.harvester import USER_AGENT
 from multidict import CIMultiDictProxy
 from tenacity import (
     AsyncRetrying,
@@ -41,6 +39,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 from yarl import URL
+
+from empiar_mirror.harvester import USER_AGENT
 
 EXCERPT_CHARS = 500
 # A Retry-After beyond this is a service telling us to go away for the run: we stop calling it
@@ -112,10 +112,6 @@ class Response:
     etag: str | None = None
     last_modified: str | None = None
     data: Any = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
 
     @property
     def text(self) -> str:

@@ -11,11 +11,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlite_utils import Database
+
 from empiar_mirror.harvester.archives import MAPPERS, Harvested
 from empiar_mirror.harvester.http import FetchError, Response
 from empiar_mirror.index import store
 from empiar_mirror.index.lambda_ber.record import Mapped
-from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from empiar_mirror.harvester import keep, schedule
 from empiar_mirror.harvester.archives import (
     EMDB,
@@ -33,7 +35,6 @@ from empiar_mirror.harvester.sources import empiar, rcsb
 from empiar_mirror.index import front_doors, store
 from empiar_mirror.index.archives import NOT_PUBLIC
 from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, RELATED_EMDB, RELATED_PDB
-from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 

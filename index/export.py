@@ -24,10 +24,11 @@ import typing
 from typing import Any
 
 import yaml
-from empiar_mirror.index.archives import EMDB, EMPIAR, PDB
-from empiar_mirror.index.lambda_ber import models as lb
 from pydantic import BaseModel
 from sqlite_utils import Database
+
+from empiar_mirror.index.archives import EMDB, EMPIAR, PDB
+from empiar_mirror.index.lambda_ber import models as lb
 
 # Our own columns: they pick a class or tie a row to its owner, and are no lambda-ber slot.
 _BOOKKEEPING = {"dataset_id", "image_type", "owner_table", "owner_id"}

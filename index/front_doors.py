@@ -12,9 +12,10 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from sqlite_utils import Database
+
 from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
-from sqlite_utils import Database
 
 
 def resolution_bin(resolution: float | None) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlite_utils import Database
+
 from empiar_mirror.index import migrations
 from empiar_mirror.index.archives import ARCHIVES, NOT_PUBLIC
-from sqlite_utils import Database
 
 RECENT_RUNS = 5
 OPEN_ERRORS_SHOWN = 10

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from empiar_mirror.index import front_doors, migrations
 from empiar_mirror.index.archives import ARCHIVES, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
-from sqlite_utils import Database
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 

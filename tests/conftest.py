@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -86,8 +87,8 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
             keep = ", ".join(f"[{c}]" for c in columns if c != "harvested_at")
             out[table] = sorted(conn.execute(f"select {keep} from [{table}]").fetchall(), key=repr)
         fts = conn.execute(
-            "select e.accession, f.title, f.authors, f.imageset_text, f.citation_title, f.linked_text "
-            "from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid"
+            "select e.accession, f.title, f.authors, f.imageset_text, f.citation_title, "
+            "f.linked_text from empiar_entries_fts f join empiar_entries e on e.rowid = f.rowid"
         )
         out["empiar_entries_fts"] = sorted(fts.fetchall())
         return out

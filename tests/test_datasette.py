@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import datasette_get, harvested_sample, run_cli
+
 from empiar_mirror.index.serve import load_metadata
 
 

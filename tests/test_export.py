@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 from conftest import SAMPLE_ENTRIES, harvest, query, run_cli
-from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
-from empiar_mirror.index.export import dump, export_dataset
 from sqlite_utils import Database
 
+from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.index.export import dump, export_dataset
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "lambda-ber" / "schema"
-LINKED_MAP_FILE = SAMPLE_DIR / "emdb" / "EMD-25107.json"
 LINKED_MODEL_FILE = SAMPLE_DIR / "rcsb" / "entry" / "7SGD.json"
 BOOKKEEPING = {"dataset_id", "image_type", "owner_table", "owner_id"}
 
@@ -97,11 +97,6 @@ def validator():
         str(SCHEMA_DIR / "lambda_ber_schema.yaml"),
         validation_plugins=[JsonschemaValidationPlugin(closed=True)],
     )
-
-
-def _require_linked_sample() -> None:
-    if not LINKED_MAP_FILE.is_file():
-        pytest.skip(f"the linked EMDB sample {LINKED_MAP_FILE} is not there yet")
 
 
 def _rows(db_path: Path, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -243,7 +238,6 @@ def test_empiar_10442_every_own_row_is_in_the_document(db, db_path):
 
 
 def test_entry_with_linked_map_and_model(db, db_path):
-    _require_linked_sample()
     doc = export_dataset(db, "EMPIAR-90022")
     assert doc["id"] == "empiar:EMPIAR-90022"
     studies = [s["id"] for s in doc["studies"]]
@@ -317,7 +311,6 @@ def test_entry_with_linked_map_and_model(db, db_path):
 
 
 def test_withdrawn_linked_map_is_left_out_without_failing(db):
-    _require_linked_sample()
     doc = export_dataset(db, "EMPIAR-90010")
     studies = {s["id"] for s in doc["studies"]}
     assert "emdb:EMD-90010/study" in studies and "emdb:EMD-90011/study" not in studies
@@ -362,8 +355,6 @@ def test_every_sample_entry_exports(db):
 
 @pytest.mark.parametrize("accession", ["EMPIAR-10442", "EMPIAR-90022"])
 def test_document_validates_against_lambda_ber(db, validator, accession):
-    if accession == "EMPIAR-90022":
-        _require_linked_sample()
     report = validator.validate(export_dataset(db, accession), "Dataset")
     assert not report.results, "\n".join(r.message[:500] for r in report.results[:10])
 
@@ -386,15 +377,7 @@ def test_validator_rejects_what_lambda_ber_does_not_allow(db, validator):
     assert any("x_empiar_category" in m for m in messages), messages
 
 
-def _require_export_command() -> None:
-    from empiar_mirror.harvester.cli import cli
-
-    if "export" not in cli.commands:
-        pytest.skip("the export command is not in harvester/cli.py yet")
-
-
 def test_cli_export(db, db_path, tmp_path):
-    _require_export_command()
     result = run_cli("export", str(db_path), "EMPIAR-10442")
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout) == export_dataset(db, "EMPIAR-10442")
@@ -405,7 +388,6 @@ def test_cli_export(db, db_path, tmp_path):
 
 
 def test_cli_export_errors_are_one_line(db_path, tmp_path):
-    _require_export_command()
     not_a_db = tmp_path / "notes.txt"
     not_a_db.write_text("hello\n")
     for args, message in (

@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import harvest, logical_dump, query
+
 from empiar_mirror.harvester.replay import ReplayServer
 
 ENTRY = "/empiar/api/entry/{}/"

@@ -12,6 +12,7 @@ from conftest import (
     run_cli,
     table_dump,
 )
+
 from empiar_mirror.index.store import NORMALIZED_TABLES
 
 GOOD_ENTRIES = len(SAMPLE_ENTRIES)

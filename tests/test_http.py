@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+
 from empiar_mirror.harvester.http import FetchError, HttpClient, ServiceLimits, parse_retry_after
 from empiar_mirror.harvester.replay import ReplayServer
 

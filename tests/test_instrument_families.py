@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 
 import pytest
+
 from empiar_mirror.harvester.mapping.instruments import (
     classify_detector,
     classify_microscope,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import SHARED_REFERENCE
+
 from empiar_mirror.index.lambda_ber import enums
 from empiar_mirror.index.lambda_ber import models as lb
 

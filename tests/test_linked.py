@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import harvest, query, table_dump
+
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.index.serve import make_datasette
 from empiar_mirror.index.store import NORMALIZED_TABLES

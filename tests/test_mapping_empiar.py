@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from empiar_mirror.harvester.mapping.from_empiar import map_entry
 from empiar_mirror.harvester.raw.empiar import parse_entry
 from empiar_mirror.harvester.replay import SAMPLE_DIR

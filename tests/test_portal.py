@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import datasette_get, harvested_sample
+
 from empiar_mirror.index import portal as plugin
 from empiar_mirror.index.portal import charts
 from empiar_mirror.index.serve import load_metadata, make_datasette

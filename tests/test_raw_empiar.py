@@ -7,6 +7,7 @@ import json
 import pydantic
 import pytest
 from conftest import FIXTURES
+
 from empiar_mirror.harvester.raw.empiar import (
     Entry,
     Imageset,

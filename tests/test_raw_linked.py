@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import FIXTURES
+
 from empiar_mirror.harvester.raw.emdb import parse_emdb
 from empiar_mirror.harvester.raw.rcsb import parse_holdings, parse_rcsb
 from empiar_mirror.harvester.replay import SAMPLE_DIR
@@ -16,8 +17,6 @@ EMD_25107 = SAMPLE_DIR / "emdb" / "EMD-25107.json"
 
 @pytest.fixture
 def emd_25107():
-    if not EMD_25107.exists():
-        pytest.skip(f"the recorded EMDB entry is not in the sample archive ({EMD_25107})")
     return json.loads(EMD_25107.read_text())
 
 

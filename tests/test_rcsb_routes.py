@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import FIXTURES, harvest
+
 from empiar_mirror.harvester.http import HttpClient, ServiceLimits
 from empiar_mirror.harvester.raw.rcsb import (
     GRAPHQL_FIELDS,

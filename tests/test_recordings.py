@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import FIXTURES
+
 from empiar_mirror.harvester.mapping.from_empiar import map_entry
 from empiar_mirror.harvester.raw.empiar import Entry, Imageset, parse_entry
 from empiar_mirror.index.lambda_ber import models as lb
@@ -42,7 +43,7 @@ def test_11759_wrapper_header_and_dates(entry_11759):
     assert (e.dataset_size, e.entry_doi) == ("1.2 GB", "10.6019/EMPIAR-11759")
     assert e.cross_references == e.related_pdb_entries == e.grant_references == []
     # Fields we do not model yet are kept, not dropped.
-    assert e.model_extra == {"workflow_file": None}
+    assert e.model_extra == {"workflow_file": None, "version_history": []}
 
 
 def test_11759_people(entry_11759):

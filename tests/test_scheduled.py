@@ -7,8 +7,9 @@ import json
 import os
 
 from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query
-from empiar_mirror.harvester.schedule import refresh_due
+
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
+from empiar_mirror.harvester.schedule import refresh_due
 from empiar_mirror.index import store
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from empiar_mirror.harvester.raw.normalize import iso_date, listify, normalize_pdb_id
 from pydantic import BaseModel, Field
+
+from empiar_mirror.harvester.raw.normalize import iso_date, listify, normalize_pdb_id
 
 # Image-processing steps whose software EMDB lists, in processing order.
 PROCESSING_STEPS = (
@@ -139,7 +140,6 @@ class EmdbEntry(BaseModel):
     release_date: str | None = None
     update_date: str | None = None
     obsolete_date: str | None = None
-    superseded_by: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     authors: list[Person] = Field(default_factory=list)
     grants: list[Grant] = Field(default_factory=list)
@@ -388,13 +388,6 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         release_date=iso_date(dates.get("map_release")) or iso_date(dates.get("header_release")),
         update_date=iso_date(dates.get("update")),
         obsolete_date=iso_date(dates.get("obsolete")),
-        superseded_by=[
-            e
-            for e in (
-                text(get(x, "entry")) for x in listify(get(admin, "superseded_by_list", "entry"))
-            )
-            if e
-        ],
         keywords=[k.strip() for k in (text(admin.get("keywords")) or "").split(",") if k.strip()],
         authors=_people(get(admin, "authors_list", "author")),
         grants=[

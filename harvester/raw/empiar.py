@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from empiar_mirror.harvester.raw.normalize import LooseFloat, LooseInt, LooseStr, NameList, listify
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from empiar_mirror.harvester.raw.normalize import LooseFloat, LooseInt, LooseStr, NameList, listify
 
 
 class _Raw(BaseModel):
@@ -97,7 +98,6 @@ class Imageset(_Raw):
     micrographs_file_pattern: LooseStr = None
     picked_particles_file_pattern: LooseStr = None
     picked_particles_directory: LooseStr = None
-    segmentations: list[Any] = Field(default_factory=list)
 
 
 class Entry(_Raw):
@@ -125,7 +125,6 @@ class Entry(_Raw):
     empiar_references: NameList = Field(default_factory=list)
     citation: list[Citation] = Field(default_factory=list)
     imagesets: list[Imageset] = Field(default_factory=list)
-    version_history: list[Any] = Field(default_factory=list)
 
     @field_validator("authors", mode="before")
     @classmethod

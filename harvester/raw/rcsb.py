@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from empiar_mirror.harvester.raw.emdb import Person, integer, number, text
 from empiar_mirror.harvester.raw.normalize import iso_date, listify
-from pydantic import BaseModel, Field
 
 # The GraphQL selection: the fields parse_rcsb reads, under their GraphQL names. It is also the
 # canonical shape of a stored entry (see canonical_entry), whichever route fetched it.

@@ -11,6 +11,8 @@ import functools
 import typing
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from empiar_mirror.index.lambda_ber.enums import (
     CollectionModeEnum,
     DatabaseNameEnum,
@@ -39,7 +41,6 @@ from empiar_mirror.index.lambda_ber.enums import (
     VitrificationMethodEnum,
     WorkflowTypeEnum,
 )
-from pydantic import BaseModel, ConfigDict, Field
 
 
 def _kinds(annotation: Any) -> tuple:

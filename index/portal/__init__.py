@@ -18,9 +18,10 @@ from urllib.parse import quote, urlencode
 from datasette import NotFound, Response, hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_fts, tilde_encode, urlsafe_components
+from markupsafe import Markup
+
 from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR
 from empiar_mirror.index.portal import charts
-from markupsafe import Markup
 
 PLUGIN_NAME = "empiar-mirror"
 
