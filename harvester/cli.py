@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from empiar_mirror.harvester import __version__
 from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.index import status as status_report
