@@ -1,0 +1,238 @@
+"""The rules, where they live: in-memory files written by the store, the schedule policy as pure
+functions, and the front doors built from the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlite_utils import Database
+
+from empiar_mirror.harvester import schedule
+from empiar_mirror.harvester.archives import MAPPERS
+from empiar_mirror.harvester.replay import SAMPLE_DIR
+from empiar_mirror.index import front_doors, migrations, store
+from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.record import Mapped
+
+AT = "2026-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def db() -> Database:
+    db = Database(memory=True)
+    migrations.migrations.apply(db)
+    return db
+
+
+def sample(source: str, accession: str) -> Mapped:
+    folder = {"empiar": "empiar", "emdb": "emdb", "pdb": "rcsb/entry"}[source]
+    data = json.loads((SAMPLE_DIR / folder / f"{accession}.json").read_text())
+    return MAPPERS[source](data, accession)
+
+
+def write(db: Database, *mapped: Mapped) -> None:
+    for m in mapped:
+        with db.atomic():
+            store.write_record(db, m, AT)
+
+
+def rows(db: Database, sql: str, params=()) -> list[tuple]:
+    return db.execute(sql, params).fetchall()
+
+
+# Ownership and shared rows ---------------------------------------------------------------
+
+
+def shared_person_record(source: str, name: str, email: str | None) -> Mapped:
+    dataset_id = f"{source}:X-{name}"
+    person = lb.Person(
+        id="https://orcid.org/0000-0002-1825-0097", full_name=name, email=email, title=name
+    )
+    study = lb.Study(id=f"{dataset_id}/study", dataset_id=dataset_id)
+    link = lb.StudyPersonAssociation(study_id=study.id, person_id=person.id, role="author")
+    dataset = lb.Dataset(id=dataset_id, x_source=source)
+    key = {"empiar": "accession", "emdb": "emdb_id", "pdb": "pdb_id"}[source]
+    return Mapped(
+        source, f"X-{name}", dataset_id, [dataset, study, person, link], {key: f"X-{name}"}
+    )
+
+
+def test_a_shared_person_merges_the_same_whatever_the_order(db):
+    a = shared_person_record("empiar", "Ødegård T", "t@example.org")
+    b = shared_person_record("pdb", "Odegard, T.", None)
+    write(db, a, b)
+    first = rows(db, "select full_name, email from person")
+    other = Database(memory=True)
+    migrations.migrations.apply(other)
+    write(other, b, a)
+    assert rows(other, "select full_name, email from person") == first
+    assert len(first) == 1 and first[0][1] == "t@example.org"  # a missing value never wins
+
+
+def test_rewriting_a_record_replaces_only_its_own_rows(db):
+    entry, other = sample("empiar", "EMPIAR-10442"), sample("empiar", "EMPIAR-90010")
+    write(db, entry, other)
+    owned = "select count(*) from data_file where id >= ? and id < ?"
+    prefix = "empiar:EMPIAR-10442/"
+    assert rows(db, owned, (prefix, prefix[:-1] + "0"))[0][0] > 0
+    # The record comes back without imagesets: its old ones go, the other entry's stay.
+    fewer = Mapped(
+        entry.source,
+        entry.accession,
+        entry.dataset_id,
+        [r for r in entry.records if not isinstance(r, lb.DataFile | lb.Image)],
+        entry.front_door,
+    )
+    before_other = rows(db, "select id from data_file where id like 'empiar:EMPIAR-90010/%'")
+    persons = rows(db, "select count(*) from person")[0][0]
+    with db.atomic():
+        store.write_record(db, fewer, AT)
+    assert rows(db, owned, (prefix, prefix[:-1] + "0"))[0][0] == 0
+    assert rows(db, "select id from data_file where id like 'empiar:EMPIAR-90010/%'") == (
+        before_other
+    )
+    assert rows(db, "select count(*) from person")[0][0] == persons
+
+
+# Listing state ---------------------------------------------------------------------------
+
+
+def hold(db: Database, *accessions: str) -> None:
+    for acc in accessions:
+        fetched = store.Fetched("empiar", acc, "u", 200, payload="{}", sha256="x")
+        with db.atomic():
+            store.save_source(db, fetched, AT)
+
+
+def test_an_absence_counts_only_when_both_listings_answered(db):
+    hold(db, "EMPIAR-10001", "EMPIAR-10002")
+    store.record_listing(db, {"EMPIAR-10001": None}, complete=False)
+    assert store.load_held(db).listing.get("EMPIAR-10002") is None
+    store.record_listing(db, {"EMPIAR-10001": None}, complete=True)
+    store.record_listing(db, {"EMPIAR-10001": None}, complete=True)
+    assert store.load_held(db).listing["EMPIAR-10002"].missing_runs == 2
+
+
+def test_a_withdrawn_entry_listed_again_is_lifted_and_its_front_door_marked(db):
+    hold(db, "EMPIAR-10002")
+    store.record_listing(db, {}, complete=True)
+    store.mark_withdrawn(db, "EMPIAR-10002", "not public", "2026-01-02")
+    db.execute("delete from front_door_stale")
+    assert store.record_listing(db, {"EMPIAR-10002": "2026-01-03T10:00"}, complete=True)
+    listing = store.load_held(db).listing["EMPIAR-10002"]
+    assert (listing.missing_runs, listing.withdrawn_on) == (0, None)
+    assert front_doors.is_stale(db)
+
+
+# The schedule policy ---------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
+
+
+def held(**kw) -> store.Held:
+    return store.Held(
+        fetched_at=kw.get("fetched_at", {}),
+        failed=kw.get("failed", set()),
+        unmapped=set(),
+        listing=kw.get("listing", {}),
+        validators=kw.get("validators", {}),
+    )
+
+
+def stamp(days_ago: float) -> str:
+    return (NOW - dt.timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_new_failed_and_old_records_are_due_and_fresh_ones_are_not():
+    policy = schedule.Policy(now=NOW)
+    state = held(
+        fetched_at={("emdb", "EMD-1"): stamp(0.1), ("emdb", "EMD-2"): stamp(8)},
+        failed={("emdb", "EMD-3")},
+    )
+    state.fetched_at[("emdb", "EMD-3")] = stamp(0.1)
+    assert schedule.due(policy, state, "emdb", "EMD-9")  # new
+    assert schedule.due(policy, state, "emdb", "EMD-2")  # older than the refresh window
+    assert schedule.due(policy, state, "emdb", "EMD-3")  # failed since its fetch
+    assert not schedule.due(policy, state, "emdb", "EMD-1")  # fetched this morning
+    assert schedule.due(schedule.Policy(full=True, now=NOW), state, "emdb", "EMD-1")
+    assert schedule.due(schedule.Policy(explicit=True, now=NOW), state, "emdb", "EMD-1")
+
+
+def test_a_listing_change_or_a_suspected_withdrawal_makes_an_entry_due():
+    policy = schedule.Policy(now=NOW)
+    fetched = {("empiar", a): stamp(0.1) for a in ("EMPIAR-1", "EMPIAR-2", "EMPIAR-3")}
+    state = held(
+        fetched_at=fetched,
+        listing={
+            "EMPIAR-1": store.Listing("2026-02-28T10:00", "2026-02-27T10:00"),
+            "EMPIAR-2": store.Listing(missing_runs=2),
+            "EMPIAR-3": store.Listing(missing_runs=2, withdrawn_on="2026-02-01"),
+        },
+    )
+    assert schedule.empiar_due(policy, state, "EMPIAR-1")
+    assert schedule.empiar_due(policy, state, "EMPIAR-2")
+    assert not schedule.empiar_due(policy, state, "EMPIAR-3")  # already found withdrawn
+    assert schedule.withdrawal_suspect(state, "EMPIAR-2")
+
+
+def test_validators_are_sent_except_on_a_full_run():
+    state = held(validators={("empiar", "EMPIAR-1"): {"If-None-Match": '"a"'}})
+    assert schedule.conditional(schedule.Policy(), state, "empiar", "EMPIAR-1") == {
+        "If-None-Match": '"a"'
+    }
+    assert schedule.conditional(schedule.Policy(full=True), state, "empiar", "EMPIAR-1") == {}
+
+
+def test_the_rolling_refresh_spreads_records_over_the_window():
+    fetched = stamp(2)
+    due_days = {
+        d
+        for d in range(7)
+        if schedule.refresh_due("EMPIAR-10442", fetched, 7, NOW + dt.timedelta(days=d))
+    }
+    assert len(due_days) >= 1 and not schedule.refresh_due("EMPIAR-10442", stamp(0.2), 7, NOW)
+
+
+# Front doors -----------------------------------------------------------------------------
+
+
+def test_front_doors_gather_linked_records_and_clear_their_marks(db):
+    write(db, sample("empiar", "EMPIAR-90010"), sample("emdb", "EMD-90010"))
+    write(db, sample("pdb", "9Z01"))
+    assert front_doors.is_stale(db)
+    with db.atomic():
+        assert front_doors.refresh(db) > 0
+    assert not front_doors.is_stale(db)
+    ((best, maps, models, linked),) = rows(
+        db,
+        "select resolution_best_a, emdb_ids, pdb_ids, linked_text from empiar_entries "
+        "where accession = 'EMPIAR-90010'",
+    )
+    ((resolution,),) = rows(db, "select resolution_a from emdb_maps where emdb_id = 'EMD-90010'")
+    assert best == resolution and "EMD-90010" in json.loads(maps)
+    assert "9Z01" in json.loads(models) and "EMD-90010" in linked
+    assert rows(db, "select empiar_ids from emdb_maps where emdb_id = 'EMD-90010'") == [
+        ('["EMPIAR-90010"]',)
+    ]
+    # Nothing changed since: a second refresh writes nothing.
+    with db.atomic():
+        assert front_doors.refresh(db) == 0
+
+
+def test_a_refresh_that_never_committed_is_finished_by_the_next(db):
+    write(db, sample("empiar", "EMPIAR-90010"), sample("emdb", "EMD-90010"))
+    db.conn.commit()
+    # A kill during the refresh: its transaction rolls back, the marks stay.
+    with pytest.raises(KeyboardInterrupt):
+        with db.atomic():
+            front_doors.refresh(db)
+            raise KeyboardInterrupt
+    assert front_doors.is_stale(db)
+    with db.atomic():
+        front_doors.refresh(db)
+    assert rows(
+        db,
+        "select resolution_best_a is not null from empiar_entries where accession = 'EMPIAR-90010'",
+    ) == [(1,)]
