@@ -75,6 +75,12 @@ def _endpoint_options(func):
     return func
 
 
+def _finite(param: click.Parameter, value: float) -> float:
+    if value != value:
+        raise click.BadParameter("must be a number", param=param)
+    return value
+
+
 def _endpoints(**urls: str) -> Endpoints:
     try:
         return Endpoints(**urls)
@@ -157,10 +163,13 @@ def cli() -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    # Within the HTTP layer's overall deadline per request (120 s); NaN passes a range check.
+    type=click.FloatRange(min=0.1, max=120.0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=15.0,
     show_default=True,
-    help="Seconds to wait for a connection or the next bytes of an answer.",
+    help="Seconds to wait for a connection or the next bytes of an answer (each request "
+    "also ends after 120 s in all).",
 )
 @click.option(
     "--retries",
