@@ -60,6 +60,10 @@ PDB = Archive(
 ARCHIVES: dict[str, Archive] = {a.key: a for a in (EMPIAR, EMDB, PDB)}
 BY_FRONT_DOOR: dict[str, Archive] = {a.front_door: a for a in ARCHIVES.values()}
 
+# Whose word wins in a row several records share (a person, a publication): the richer,
+# accented sources first. `index/shared.py` applies it.
+MERGE_PRIORITY = ("empiar", "emdb", "pdb")
+
 # The one word for a record an archive does not (or no longer) serve publicly: a 404 or 410 to
 # its route, a withdrawn map, an entry gone from the listings. Its front-door `status` says it;
 # archives' own statuses (REL, OBS, HPUB, ...) are kept as served.

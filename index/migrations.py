@@ -630,3 +630,42 @@ def m002_one_writer_of_front_doors(db: Database) -> None:
         tokenize="porter unicode61 remove_diacritics 2",
         create_triggers=True,
     )
+
+
+_V3_SHARED = """
+-- What each record says of a row it shares with others (a person by ORCID, a publication by DOI,
+-- an organisation): the shared row is merged from these by source priority (index/shared.py).
+CREATE TABLE shared_contribution (
+    table_name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (table_name, id, owner_id)
+);
+CREATE INDEX idx_shared_contribution_owner ON shared_contribution(owner_id);
+-- The rows a file already holds stand as contributions of their own, outranked by any record's
+-- (a reindex replaces them with the records' own).
+INSERT INTO shared_contribution (table_name, id, owner_id, source, row)
+    SELECT 'person', id, 'legacy:', 'legacy', json_object('id', id, 'title', title,
+        'description', description, 'orcid', orcid, 'full_name', full_name,
+        'given_name', given_name, 'family_name', family_name, 'email', email,
+        'affiliation', affiliation) FROM person;
+INSERT INTO shared_contribution (table_name, id, owner_id, source, row)
+    SELECT 'organization', id, 'legacy:', 'legacy', json_object('id', id, 'title', title,
+        'description', description, 'organization_type', organization_type,
+        'location', location, 'country', country) FROM organization;
+INSERT INTO shared_contribution (table_name, id, owner_id, source, row)
+    SELECT 'publication', id, 'legacy:', 'legacy', json_object('id', id, 'title', title,
+        'description', description, 'doi', doi, 'pubmed_id', pubmed_id, 'journal', journal,
+        'journal_abbreviation', journal_abbreviation, 'volume', volume, 'issue', issue,
+        'page_first', page_first, 'page_last', page_last, 'year', year, 'language', language,
+        'journal_country', journal_country, 'unpublished', unpublished,
+        '_authors', (select json_group_array(name) from (select name from publication_author a
+            where a.publication_id = publication.id order by position))) FROM publication
+"""
+
+
+@_migration
+def m003_shared_rows_by_source(db: Database) -> None:
+    _execute_all(db, _V3_SHARED)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import front_doors, migrations
+from empiar_mirror.index import front_doors, migrations, shared
 from empiar_mirror.index.archives import ARCHIVES, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 
@@ -29,10 +29,7 @@ _OWNED_BY = {
     "study": "id",
     "study_keyword": "study_id",
     "database_cross_reference": "owner_id",
-    "person": "id",
     "person_organization": "person_id",
-    "publication": "id",
-    "publication_author": "publication_id",
     "study_person": "study_id",
     "study_publication": "study_id",
     "study_organization": "study_id",
@@ -62,7 +59,13 @@ _OWNED_BY = {
     "workflow_input": "x_owner",
     "workflow_output": "x_owner",
 }
-NORMALIZED_TABLES = [*_OWNED_BY, "organization", *(a.front_door for a in ARCHIVES.values())]
+NORMALIZED_TABLES = [
+    *_OWNED_BY,
+    *shared.SHARED_TABLES,
+    "publication_author",
+    "shared_contribution",
+    *(a.front_door for a in ARCHIVES.values()),
+]
 
 
 class DatabaseError(Exception):
@@ -298,53 +301,12 @@ def save_source(db: Database, fetched: Fetched, at: str) -> None:
     )
 
 
-# Rows several records may write: people by ORCID, publications by DOI, organisations by name.
-SHARED_TABLES = {"person": "id", "publication": "id", "organization": "id"}
-
-
 def _insert_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
-    if table in SHARED_TABLES:
-        # Merged field by field so that the result does not depend on which record came last:
-        # each field keeps the smallest value any record gave it.
-        key = SHARED_TABLES[table]
-        sql = "insert into [{}] ({}) values ({}) on conflict ([{}]) do update set {}".format(
-            table,
-            ", ".join(f"[{c}]" for c in columns),
-            ", ".join("?" for _ in columns),
-            key,
-            ", ".join(
-                f"[{c}] = coalesce(min([{c}], excluded.[{c}]), [{c}], excluded.[{c}])"
-                for c in columns
-                if c != key
-            ),
-        )
-    else:
-        sql = "insert or replace into [{}] ({}) values ({})".format(
-            table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
-        )
+    sql = "insert or replace into [{}] ({}) values ({})".format(
+        table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+    )
     db.conn.executemany(sql, [[r.get(c) for c in columns] for r in rows])
-
-
-def _merge_author_lists(db: Database, rows: dict[str, list[dict[str, Any]]]) -> None:
-    """A shared publication keeps the smallest author list any record gave it (order-free)."""
-    authors: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows.get("publication_author", []):
-        authors[row["publication_id"]].append(row)
-    kept = []
-    for pub_id, new in authors.items():
-        old = [
-            r[0]
-            for r in db.execute(
-                "select name from publication_author where publication_id = ? order by position",
-                [pub_id],
-            )
-        ]
-        if old and tuple(old) <= tuple(r["name"] for r in new):
-            continue
-        db.execute("delete from publication_author where publication_id = ?", [pub_id])
-        kept += new
-    rows["publication_author"] = kept
 
 
 def _delete_owned(db: Database, dataset_id: str) -> None:
@@ -360,16 +322,27 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
     """Replace everything one archive record contributes. Call inside a transaction.
 
     `replace=False` is for a record the file has never held: there is nothing to remove."""
+    touched = shared.withdraw(db, mapped.dataset_id) if replace else set()
     if replace:
         _delete_owned(db, mapped.dataset_id)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in mapped.records:
         for table, row in record.rows():
             by_table[table].append(row)
-    _merge_author_lists(db, by_table)
+    # A publication's authors travel inside its contribution: the merged row picks one list.
+    authors: dict[str, list[str]] = defaultdict(list)
+    for row in sorted(by_table.pop("publication_author", []), key=lambda r: r["position"]):
+        authors[row["publication_id"]].append(row["name"])
+    for row in by_table.get("publication", []):
+        row[shared.AUTHORS] = authors.get(row["id"], [])
+    for table in shared.SHARED_TABLES:
+        touched |= shared.contribute(
+            db, mapped.source, mapped.dataset_id, table, by_table.pop(table, [])
+        )
     for table, rows in by_table.items():
         if rows:
             _insert_rows(db, table, rows)
+    shared.recompute(db, touched)
     front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, harvested_at)
 
 

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from empiar_mirror.harvester import schedule
 from empiar_mirror.harvester.archives import MAPPERS
 from empiar_mirror.harvester.replay import SAMPLE_DIR
-from empiar_mirror.index import front_doors, migrations, store
+from empiar_mirror.index import front_doors, migrations, shared, store
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.record import Mapped
 
@@ -68,7 +68,46 @@ def test_a_shared_person_merges_the_same_whatever_the_order(db):
     migrations.migrations.apply(other)
     write(other, b, a)
     assert rows(other, "select full_name, email from person") == first
-    assert len(first) == 1 and first[0][1] == "t@example.org"  # a missing value never wins
+    # EMPIAR's accented name wins over PDB's ASCII folding; a missing value never wins.
+    assert first == [("Ødegård T", "t@example.org")]
+
+
+def test_a_removed_record_takes_its_values_with_it(db):
+    a = shared_person_record("empiar", "Ødegård T", None)
+    b = shared_person_record("pdb", "Odegard, T.", "t@example.org")
+    write(db, a, b)
+    assert rows(db, "select full_name, email from person") == [("Ødegård T", "t@example.org")]
+    # The EMPIAR record is rewritten without that person: PDB's values are all that is left.
+    with db.atomic():
+        store.write_record(
+            db, Mapped(a.source, a.accession, a.dataset_id, a.records[:2], a.front_door), AT
+        )
+    assert rows(db, "select full_name, email from person") == [("Odegard, T.", "t@example.org")]
+
+
+def test_pages_come_from_the_most_complete_record_and_titles_by_source():
+    merged = shared.merge(
+        [
+            (
+                "pdb",
+                "pdb:1ABC",
+                {
+                    "title": "Sub-2 Angstrom cryo-EM",
+                    "volume": "12",
+                    "page_first": "100",
+                    "page_last": "110",
+                },
+            ),
+            ("empiar", "empiar:EMPIAR-1", {"title": "Sub-2 Å cryo-EM", "volume": "12"}),
+            ("emdb", "emdb:EMD-1", {"title": None, "page_first": "99"}),
+        ]
+    )
+    assert merged == {
+        "title": "Sub-2 Å cryo-EM",
+        "volume": "12",
+        "page_first": "100",
+        "page_last": "110",
+    }
 
 
 def test_rewriting_a_record_replaces_only_its_own_rows(db):
