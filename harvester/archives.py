@@ -18,7 +18,7 @@ from empiar_mirror.harvester.http import HttpClient, Response, ServiceLimits
 from empiar_mirror.harvester.mapping import from_emdb, from_empiar, from_rcsb
 from empiar_mirror.harvester.raw.emdb import parse_emdb
 from empiar_mirror.harvester.raw.empiar import parse_entry
-from empiar_mirror.harvester.raw.rcsb import parse_holdings, parse_rcsb
+from empiar_mirror.harvester.raw.rcsb import canonical_entry, parse_holdings, parse_rcsb
 from empiar_mirror.harvester.sources import emdb, empiar, rcsb
 from empiar_mirror.index import archives as index_archives
 from empiar_mirror.index.archives import Archive
@@ -98,7 +98,8 @@ PDB = Harvested(
     rcsb.SERVICE,
     rcsb.fetch_entry,
     {
-        "pdb": lambda data, acc: from_rcsb.map_rcsb(parse_rcsb(data)),
+        # Canonical again on the way in: payloads a 0.1.0 harvest stored from REST keep its keys.
+        "pdb": lambda data, acc: from_rcsb.map_rcsb(parse_rcsb(canonical_entry(data))),
         # Why RCSB no longer serves an entry (obsolete, and what replaced it).
         "pdb_holdings": lambda data, acc: from_rcsb.map_removed(parse_holdings(data, acc)),
     },
