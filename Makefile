@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The demo and the benchmarks need the runtime only; tests and lint need the test extras too.
+RUNTIME := $(VENV)/.installed-runtime
+TESTING := $(VENV)/.installed-test
 
 .PHONY: demo test lint bench clean
 
@@ -11,21 +13,26 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
 
-demo: $(STAMP)
+# The test extras include the runtime, so the runtime stamp is renewed too.
+$(TESTING): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TESTING) $(RUNTIME)
+
+demo: $(RUNTIME)
 	$(BIN)/empiar-mirror demo
 
-test: $(STAMP)
+test: $(TESTING)
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(TESTING)
 	$(BIN)/ruff check .
 
 # Harvests synthetic archives over loopback (several minutes); writes benchmarks/RESULTS.md.
-bench: $(STAMP)
+bench: $(RUNTIME)
 	$(BIN)/python -m benchmarks.run
 
 clean:

@@ -17,8 +17,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    parser.add_argument(
+        "--empiar-post",
+        default="keyed",
+        help="how EMPIAR's POST entry/ answers (ReplayServer's empiar_post; 'none': refused)",
+    )
     args = parser.parse_args()
-    server = ReplayServer([args.root], latency=args.latency)
+    post = None if args.empiar_post == "none" else args.empiar_post
+    server = ReplayServer([args.root], latency=args.latency, empiar_post=post)
     print(server.start(), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

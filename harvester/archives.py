@@ -60,7 +60,8 @@ class Harvested:
     # A linked record the archive does not serve still gets its front-door row, so the broken
     # link shows (None: a 404 leaves no row).
     map_not_public: Callable[[str], Mapped] | None
-    # How a fetched single answer is stored: byte for byte, or in the batch's canonical form.
+    # How a fetched single answer is stored: byte for byte (its batch documents then in the
+    # GET's own layout, see `empiar.Layout`), or in the batch's canonical form.
     byte_for_byte: bool = False
     fetch_many: FetchMany | None = None
     batch_size: int = 0
@@ -82,6 +83,10 @@ EMPIAR = Harvested(
     # An entry is fetched because a listing named it: a 404 there is a withdrawal, kept apart.
     None,
     byte_for_byte=True,
+    fetch_many=empiar.fetch_batch,
+    batch_size=empiar.BATCH_SIZE,
+    # A batch document is shaped as the GET's answer: {accession: entry}.
+    batch_key=lambda doc: next(iter(doc), None),
 )
 EMDB = Harvested(
     index_archives.EMDB,

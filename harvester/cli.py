@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import sqlite3
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +120,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     )
 
 
-@click.group(cls=Group)
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="empiar-mirror")
 def cli() -> None:
     """Mirror EMPIAR (with its EMDB maps and PDB models) into one SQLite file."""
@@ -258,7 +261,13 @@ def harvest_command(
             bar = click.progressbar(length=1, label="Harvesting", file=sys.stderr)
             bar.__enter__()
 
-        def on_progress(done: int, total: int) -> None:
+        counts: Counter[str] = Counter()
+
+        def on_progress(done: int, total: int, phase: str) -> None:
+            counts[phase] += 1
+            # The archive being fetched, and the records done so far per archive.
+            done_per_archive = ", ".join(f"{a.name} {counts[k]}" for k, a in ARCHIVES.items())
+            bar.label = f"Harvesting {ARCHIVES[phase].name} ({done_per_archive})"
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
@@ -294,8 +303,40 @@ def harvest_command(
     sys.exit(result.exit_status)
 
 
+def _listen(host: str, port: int):
+    """The server's socket, claimed before anything is printed or harvested."""
+    from empiar_mirror.index.serve import listen
+
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise Problem(f"port {port} on {host} is taken; choose another with --port") from None
+        raise Problem(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _url(host: str, sock) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}/"
+
+
+def _check_readable(path: str) -> None:
+    try:
+        store.open_readonly(path).close()
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+
+
 @cli.command()
-@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("db_paths", metavar="[DB_PATH]...", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "-i",
+    "--immutable",
+    "immutables",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Serve this file immutable: a snapshot (see `snapshot`), which can also be downloaded "
+    "whole. Repeatable.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.option(
@@ -303,17 +344,78 @@ def harvest_command(
     type=click.Path(exists=True, dir_okay=False),
     help="A Datasette metadata file, merged over the bundled one.",
 )
-def serve(db_path, host, port, metadata):
-    """Serve DB_PATH read-only with Datasette."""
-    from empiar_mirror.index.serve import load_metadata
+@click.option("--cors", is_flag=True, help="Send CORS headers, for pages on other sites.")
+@click.option(
+    "--setting",
+    "settings",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A Datasette setting over ours, e.g. --setting sql_time_limit_ms 10000. Repeatable.",
+)
+@click.option(
+    "--crossdb",
+    is_flag=True,
+    help="Allow SQL across the files: each is attached, under its name, to the _memory database.",
+)
+def serve(db_paths, immutables, host, port, metadata, cors, settings, crossdb):
+    """Serve database files read-only with Datasette: a live DB_PATH to browse (a harvest may
+    write to it meanwhile), or -i FILE, a snapshot, to browse and download."""
+    from datasette.app import DEFAULT_SETTINGS
+    from datasette.cli import Setting
+
+    from empiar_mirror.index.serve import load_metadata, make_datasette
     from empiar_mirror.index.serve import serve as run_server
 
+    if not db_paths and not immutables:
+        raise Problem("serve: name a database file: DB_PATH, or -i FILE for a snapshot")
+    for path in (*db_paths, *immutables):
+        _check_readable(path)
+    for name, _ in settings:
+        if name not in DEFAULT_SETTINGS:
+            raise Problem(
+                f"--setting: {name} is not a Datasette setting "
+                "(`datasette serve --help-settings` lists them)"
+            )
     try:
-        store.open_readonly(db_path).close()
+        chosen = dict(Setting().convert(pair, None, None) for pair in settings)
+    except click.BadParameter as exc:
+        raise Problem(f"--setting: {exc.message}") from None
+    datasette = make_datasette(
+        db_paths,
+        load_metadata(metadata) if metadata else None,
+        immutables=immutables,
+        cors=cors,
+        settings=chosen,
+        crossdb=crossdb,
+    )
+    sock = _listen(host, port)
+    click.echo(f"Serving {', '.join((*db_paths, *immutables))} at {_url(host, sock)}", err=True)
+    run_server(datasette, sock)
+
+
+@cli.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", metavar="OUT.db", type=click.Path(dir_okay=False))
+def snapshot(db_path, out_path):
+    """Copy DB_PATH to OUT.db: compact, consistent and read-only, for `serve -i` (browse and
+    download) or `datasette publish`. Only reads, so it may run while a harvest writes."""
+    from empiar_mirror.index.serve import snapshot as copy
+
+    _check_readable(db_path)
+    try:
+        out = store.check_path(out_path, must_exist=False)
     except store.DatabaseError as exc:
         raise Problem(str(exc)) from None
-    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
-    run_server(db_path, host, port, load_metadata(metadata) if metadata else None)
+    if out.exists() and out.samefile(db_path):
+        raise Problem(f"{out_path} is the file to copy; name another")
+    try:
+        copy(db_path, out)
+    except sqlite3.Error as exc:
+        raise Problem(f"cannot copy {db_path}: {exc}") from None
+    except OSError as exc:
+        raise Problem(f"cannot write {out_path}: {exc.strerror}") from None
+    click.echo(f"Wrote {out_path}: serve it with `empiar-mirror serve -i {out_path}`", err=True)
 
 
 @cli.command()
@@ -360,26 +462,37 @@ def reindex_command(db_path):
 
 @cli.command(name="export")
 @click.argument("db_path", type=click.Path(dir_okay=False))
-@click.argument("accession")
+@click.argument("accession", required=False)
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every EMPIAR entry: one file each (ACCESSION.yaml or .json) in the -o directory, or "
+    "JSON Lines on standard output.",
+)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    show_default=True,
-    help="Output format.",
+    help="Output format (default: yaml; --all on standard output writes JSON Lines).",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file instead of standard output.",
+    type=click.Path(),
+    help="Write to this file (with --all: into this directory) instead of standard output.",
 )
-def export_command(db_path, accession, fmt, output):
-    """One EMPIAR entry, with its linked maps and models, as a lambda-ber Dataset document."""
+def export_command(db_path, accession, every, fmt, output):
+    """A record as a lambda-ber Dataset document: an EMPIAR entry with its linked maps and
+    models, or an EMDB map or PDB model (EMD-25107, 7SGD) on its own."""
     from empiar_mirror.index import migrations
-    from empiar_mirror.index.export import dump, export_dataset
+    from empiar_mirror.index.export import dump, entry_accessions, export_dataset
 
+    if every == (accession is not None):
+        raise Problem("name one ACCESSION, or --all")
+    if every and output is None and fmt == "yaml":
+        raise Problem("--all on standard output writes JSON Lines; use -o DIR for YAML files")
+    fmt = fmt or "yaml"
     try:
         db = store.open_readonly(db_path)
     except store.DatabaseError as exc:
@@ -392,6 +505,9 @@ def export_command(db_path, accession, fmt, output):
                 f"{db_path} was written by an older empiar-mirror; "
                 f"run `empiar-mirror reindex {db_path}` first"
             )
+        if every:
+            _export_all(db, entry_accessions(db), fmt, output)
+            return
         document = export_dataset(db, accession)
     except LookupError as exc:
         raise Problem(str(exc)) from None
@@ -405,6 +521,27 @@ def export_command(db_path, accession, fmt, output):
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _export_all(db, accessions: list[str], fmt: str, output: str | None) -> None:
+    """One document per entry: a file each in the directory `output`, else JSON Lines."""
+    from empiar_mirror.index.export import dump, export_dataset
+
+    if output is None:
+        for accession in accessions:
+            click.echo(json.dumps(export_dataset(db, accession), ensure_ascii=False))
+        return
+    directory = Path(output)
+    if directory.exists() and not directory.is_dir():
+        raise Problem(f"{output} is not a directory: with --all, -o names one")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for accession in accessions:
+            path = directory / f"{accession}.{fmt}"
+            path.write_text(dump(export_dataset(db, accession), fmt), encoding="utf-8")
+    except OSError as exc:
+        raise Problem(f"cannot write into {output}: {exc.strerror}") from None
+    click.echo(f"Wrote {len(accessions)} {fmt.upper()} documents into {output}", err=True)
 
 
 @cli.command(name="deposition")
@@ -494,9 +631,12 @@ def demo(db_path, port, no_serve):
     """Harvest the bundled sample archive over loopback, then serve it."""
     from empiar_mirror.harvester.pipeline import HarvestOptions, harvest
     from empiar_mirror.harvester.replay import ReplayServer
+    from empiar_mirror.index.serve import make_datasette
     from empiar_mirror.index.serve import serve as run_server
 
     _setup_logging(0, False)
+    # A taken port is said before anything is harvested or any address printed.
+    sock = None if no_serve else _listen("127.0.0.1", port)
     _open(db_path, create=True).close()
     with ReplayServer() as server:
         click.echo(f"Sample archive served at {server.base_url}", err=True)
@@ -508,16 +648,22 @@ def demo(db_path, port, no_serve):
                 run_options={"demo": True},
             )
         )
-    counts = result.counts
-    landed = {s: c["new"] + c["updated"] + c["unchanged"] for s, c in counts.items()}
+    # What the file holds, as the home page counts it: a second demo fetches nothing new.
+    db = store.open_readonly(db_path)
+    try:
+        held = {
+            a.key: db.execute(f"select count(*) from [{a.front_door}]").fetchone()[0]
+            for a in ARCHIVES.values()
+        }
+    finally:
+        db.close()
     click.echo(
-        f"Harvested {landed.get('empiar', 0)} EMPIAR entries, {landed.get('emdb', 0)} EMDB maps "
-        f"and {landed.get('pdb', 0)} PDB models into {db_path} "
-        f"({result.total('failed')} failed)",
+        f"{db_path} holds {held['empiar']} EMPIAR entries, {held['emdb']} EMDB maps "
+        f"and {held['pdb']} PDB models (this run: {result.total('fetched')} fetched, "
+        f"{result.total('failed')} failed)",
         err=True,
     )
-    if no_serve:
+    if sock is None:
         return
-    url = f"http://127.0.0.1:{port}/"
-    click.echo(f"Browse it at {url}  (Ctrl-C to stop)", err=True)
-    run_server(Path(db_path), "127.0.0.1", port)
+    click.echo(f"Browse it at {_url('127.0.0.1', sock)}  (Ctrl-C to stop)", err=True)
+    run_server(make_datasette(db_path), sock)

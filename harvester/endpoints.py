@@ -27,6 +27,10 @@ class Endpoints:
     def empiar_entry(self, accession: str) -> str:
         return f"{self.empiar_api}/entry/{accession}/"
 
+    def empiar_entries(self, ids: str) -> str:
+        """`POST` route for many entries: `ids` a comma list or a range of numbers."""
+        return f"{self.empiar_api}/entry/{ids}/"
+
     def empiar_listing(self) -> str:
         return f"{self.empiar_files}/"
 

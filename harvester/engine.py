@@ -1,14 +1,16 @@
 """Bounded concurrent fetching, and the one thread that writes.
 
 Fetches of singles and of batches go through `fetch_all`: at most `workers` requests in flight,
-each outcome handed on, one at a time, as it arrives. The database is touched only by the
-`Writer`'s thread, which opens and owns its connection, so the event loop keeps fetching while
-a record is mapped and written.
+each outcome handed on, one at a time, as it arrives. A run's `InHand` caps the documents
+requested but not yet kept, whatever the concurrency, so memory stays flat. The database is
+touched only by the `Writer`'s thread, which opens and owns its connection, so the event loop
+keeps fetching while a record is mapped and written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,45 @@ from empiar_mirror.harvester.http import FetchError
 T = TypeVar("T")
 R = TypeVar("R")
 _DONE = object()
+
+
+# Documents a run holds at once, fetched or asked for but not yet kept: a batch of 100 EMDB maps
+# is about 15 MB decoded, so this bounds a harvest's answers to some 60 MB at any concurrency.
+DOCUMENTS_IN_HAND = 400
+
+
+class InHand:
+    """Counts the documents a run has asked for and not yet kept; `reserve` waits, first come
+    first served, until `n` more fit under the limit (a request larger than it waits for none)."""
+
+    def __init__(self, limit: int = DOCUMENTS_IN_HAND) -> None:
+        self.limit = limit
+        self.held = 0
+        self._waiting: collections.deque[tuple[int, asyncio.Future]] = collections.deque()
+
+    async def reserve(self, n: int) -> None:
+        n = min(n, self.limit)
+        if not self._waiting and self.held + n <= self.limit:
+            self.held += n
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append((n, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if not turn.cancelled():
+                self.release(n)  # granted just as it was cancelled: hand it on
+            elif (n, turn) in self._waiting:
+                self._waiting.remove((n, turn))
+            raise
+
+    def release(self, n: int) -> None:
+        self.held -= min(n, self.limit)
+        while self._waiting and self.held + self._waiting[0][0] <= self.limit:
+            n, turn = self._waiting.popleft()
+            if not turn.done():  # a cancelled waiter takes nothing
+                self.held += n
+                turn.set_result(None)
 
 
 class Writer:
@@ -44,23 +85,30 @@ async def fetch_all(
     fetch: Callable[[T], Awaitable[R]],
     handle: Callable[[T, R | FetchError], Awaitable[None]],
     workers: int,
+    in_hand: InHand,
+    weight: Callable[[T], int] = lambda item: 1,
 ) -> None:
     """Fetch every item with `workers` requests in flight and await `handle` on each outcome.
 
     A fetch that raises anything but a FetchError becomes one (kind `internal`): one record's
-    trouble never stops a worker, and the loop always ends. A bounded queue between the two
-    keeps memory flat: fetching pauses while the handler is `workers` outcomes behind."""
+    trouble never stops a worker, and the loop always ends. Each item's `weight` in documents is
+    reserved from `in_hand` before its request and given back once it is handled, so what waits
+    between fetching and handling is bounded whatever `workers` says."""
     todo = iter(items)
-    outcomes: asyncio.Queue[Any] = asyncio.Queue(maxsize=workers * 2)
+    outcomes: asyncio.Queue[Any] = asyncio.Queue()  # bounded by `in_hand`
 
     async def worker() -> None:
         for item in todo:  # one iterator shared by all workers: each item is taken once
+            await in_hand.reserve(weight(item))
             try:
                 outcome: Any = await fetch(item)
             except FetchError as exc:
                 outcome = exc
             except Exception as exc:  # noqa: BLE001 -- any failure is this item's error
                 outcome = FetchError("internal", str(item), f"{type(exc).__name__}: {exc}")
+            except BaseException:
+                in_hand.release(weight(item))
+                raise
             await outcomes.put((item, outcome))
         await outcomes.put(_DONE)
 
@@ -71,8 +119,11 @@ async def fetch_all(
             got = await outcomes.get()
             if got is _DONE:
                 running -= 1
-            else:
+                continue
+            try:
                 await handle(*got)
+            finally:
+                in_hand.release(weight(got[0]))
     finally:
         for task in tasks:
             task.cancel()

@@ -1,6 +1,10 @@
 """What becomes of one answer, on the writer thread: stored raw, mapped and written in one
 transaction; or, when its mapping or writing fails, stored raw with that record's error. No
-value one record holds can stop the run: `reindex` maps the kept payload again later."""
+value one record holds can stop the run: `reindex` maps the kept payload again later.
+
+An answer about another record than the one asked for is that record's error and is not kept,
+so no answer can overwrite another record's rows. Values the raw layer set aside (numbers no
+column can hold) are named in an error row written with the record."""
 
 from __future__ import annotations
 
@@ -13,13 +17,18 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.harvester.archives import MAPPERS, Harvested
+from empiar_mirror.harvester.archives import HARVESTED, MAPPERS, PDB, Harvested
 from empiar_mirror.harvester.http import FetchError, Response
+from empiar_mirror.harvester.raw.empiar import NotAnEntry, unwrap_entry
+from empiar_mirror.harvester.raw.normalize import setting_aside
 from empiar_mirror.index import store
 from empiar_mirror.index.lambda_ber.record import Mapped
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500
+IDENTITY = "identity"
+VALUE_SET_ASIDE = "value-set-aside"
+SHOWN_SET_ASIDE = 10
 
 
 @dataclass
@@ -56,6 +65,27 @@ def _is_disk_trouble(exc: Exception) -> bool:
     )
 
 
+def answered_id(source: str, data: Any, requested: str) -> str | None:
+    """The id an answer says it is about: its wrapping key (EMPIAR), `emdb_id` or `rcsb_id`.
+    None when it names none; its mapping then says what is wrong with it."""
+    if source == "empiar":
+        try:
+            return unwrap_entry(data, requested)[0]
+        except NotAnEntry:
+            return None
+    harvested = PDB if source == "pdb_holdings" else HARVESTED[source]
+    found = harvested.batch_key(data) if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def set_aside_message(notes: list[str]) -> str:
+    """One line naming the values set aside, the first few of them in full."""
+    distinct = list(dict.fromkeys(notes))
+    shown = "; ".join(distinct[:SHOWN_SET_ASIDE])
+    more = len(distinct) - SHOWN_SET_ASIDE
+    return f"set aside (stored as NULL): {shown}" + (f"; and {more} more" if more > 0 else "")
+
+
 def keep_document(
     db: Database,
     tally: Tally,
@@ -79,6 +109,17 @@ def keep_document(
         last_modified=resp.last_modified if resp else None,
     )
     tally.count(source, "fetched")
+    claimed = answered_id(source, data, accession)
+    if claimed is not None and claimed != accession:
+        log.warning("%s %s: the answer is about %s", source, accession, claimed[:100])
+        tally.count(source, "failed")
+        message = f"asked for {accession}, the answer is about {claimed[:100]}"
+        store.record_error(
+            db,
+            tally.run_id,
+            store.ErrorRow(source, accession, IDENTITY, message, url, 200, payload[:EXCERPT_CHARS]),
+        )
+        return None
     previous = store.previous_sha(db, source, accession)
     # A record that failed last time is mapped again even when unchanged: the error may be ours.
     if previous == fetched.sha256 and (source, accession) not in tally.held.failed:
@@ -87,10 +128,20 @@ def keep_document(
         return None
     at = store.now()
     try:
-        mapped = MAPPERS[source](data, accession)
+        with setting_aside() as aside:
+            mapped = MAPPERS[source](data, accession)
         # A record never held before (not even as a 404) owns no rows yet.
         new = (source, accession) not in tally.held.fetched_at
-        store.save_record(db, fetched, mapped, at, replace=not new)
+        with db.atomic():
+            store.save_record(db, fetched, mapped, at, replace=not new)
+            if aside:
+                message = set_aside_message(aside)
+                log.warning("%s %s: %s", source, accession, message)
+                store.record_error(
+                    db,
+                    tally.run_id,
+                    store.ErrorRow(source, accession, VALUE_SET_ASIDE, message, url, 200),
+                )
     except Exception as exc:
         if _is_disk_trouble(exc):
             raise

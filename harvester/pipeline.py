@@ -11,8 +11,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +29,9 @@ from empiar_mirror.harvester.archives import (
     canonical,
 )
 from empiar_mirror.harvester.endpoints import Endpoints
-from empiar_mirror.harvester.engine import Writer, fetch_all
+from empiar_mirror.harvester.engine import InHand, Writer, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
+from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import empiar, rcsb
 from empiar_mirror.index import front_doors, store
 from empiar_mirror.index.archives import NOT_PUBLIC
@@ -40,6 +41,13 @@ log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
+WITHDRAWAL_GUARD = "withdrawal-guard"
+# Entries tried for a GET answer to compare the batch route's with, before giving up on batches.
+PROBES = 3
+# Fewer entries than this go one by one: a probe and a batch would cost as many requests.
+MIN_BATCHED = 4
+# Records kept between two look-ups of their links, to start the linked records' fetches.
+FOLLOW_EVERY = 100
 
 
 @dataclass
@@ -82,7 +90,8 @@ class HarvestResult:
         return sum(c[kind] for c in self.counts.values())
 
 
-Progress = Callable[[int, int], None]
+# Records done, records known so far, and the archive key of the record just done.
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -99,14 +108,16 @@ class Run:
     done: int = 0
     total: int = 0
     relisted: bool = False  # an entry found withdrawn is listed again
+    in_hand: InHand = field(default_factory=InHand)
+    follow: Follow | None = None  # starts linked fetches early; None when not following links
 
     def due(self, source: str, accession: str) -> bool:
         return schedule.due(self.policy, self.tally.held, source, accession)
 
-    def step(self) -> None:
+    def step(self, phase: str) -> None:
         self.done += 1
         if self.progress:
-            self.progress(self.done, max(self.total, self.done))
+            self.progress(self.done, max(self.total, self.done), phase)
 
     def workers(self, harvested: Harvested) -> int:
         return self.options.limits()[harvested.service].concurrency
@@ -124,33 +135,51 @@ class Run:
             return await harvested.fetch_one(self.client, self.endpoints, acc, headers)
 
         async def handle(acc: str, outcome: Response | FetchError) -> None:
-            self.step()
-            if isinstance(outcome, FetchError):
-                await self.error(harvested.key, acc, outcome)
-                return
-            answered[acc] = outcome.status
-            if outcome.status == 304:
-                await self.write(keep.keep_not_modified, self.tally, harvested.key, acc, outcome)
-            elif outcome.status in (404, 410):
-                await self.write(keep.keep_not_public, self.tally, harvested, acc, outcome)
-            else:
-                await self.write(
-                    keep.keep_document,
-                    self.tally,
-                    harvested.key,
-                    acc,
-                    outcome.url,
-                    outcome.data,
-                    harvested.payload(outcome),
-                    outcome,
-                )
+            await self.keep_answer(harvested, acc, outcome, answered)
 
-        await fetch_all(ids, fetch, handle, self.workers(harvested))
+        await fetch_all(ids, fetch, handle, self.workers(harvested), self.in_hand)
         return answered
 
-    async def fetch_batches(self, harvested: Harvested, ids: list[str]) -> list[str]:
-        """Fetch records many per request and keep each document; returns the ids no batch
-        answered, for fetching one by one."""
+    async def keep_answer(
+        self,
+        harvested: Harvested,
+        acc: str,
+        outcome: Response | FetchError,
+        answered: dict[str, int],
+    ) -> None:
+        """Keep one single-record answer (or its error); note its status in `answered`."""
+        self.step(harvested.key)
+        if isinstance(outcome, FetchError):
+            await self.error(harvested.key, acc, outcome)
+            return
+        answered[acc] = outcome.status
+        if outcome.status == 304:
+            await self.write(keep.keep_not_modified, self.tally, harvested.key, acc, outcome)
+        elif outcome.status in (404, 410):
+            await self.write(keep.keep_not_public, self.tally, harvested, acc, outcome)
+            return
+        else:
+            await self.write(
+                keep.keep_document,
+                self.tally,
+                harvested.key,
+                acc,
+                outcome.url,
+                outcome.data,
+                harvested.payload(outcome),
+                outcome,
+            )
+        await self.kept(harvested, acc)
+
+    async def kept(self, harvested: Harvested, acc: str) -> None:
+        if self.follow:
+            await self.follow.kept(harvested.key, acc)
+
+    async def fetch_batches(
+        self, harvested: Harvested, ids: list[str], payload: Callable[[dict], str] = canonical
+    ) -> list[str]:
+        """Fetch records many per request and keep each document, stored as `payload` writes
+        it; returns the ids no batch answered, for fetching one by one."""
         assert harvested.fetch_many is not None
         left_out: list[str] = []
         size = harvested.batch_size
@@ -172,7 +201,7 @@ class Run:
                 # A batch answer may only hold what was asked for, each once.
                 if acc in wanted and acc not in seen:
                     seen.add(acc)
-                    self.step()
+                    self.step(harvested.key)
                     await self.write(
                         keep.keep_document,
                         self.tally,
@@ -180,23 +209,111 @@ class Run:
                         acc,
                         f"{harvested.key}:batch",
                         doc,
-                        canonical(doc),
+                        payload(doc),
                     )
+                    await self.kept(harvested, acc)
             left_out.extend(i for i in batch if i not in seen)
 
         batches = [ids[i : i + size] for i in range(0, len(ids), size)]
-        await fetch_all(batches, fetch, handle, self.workers(harvested))
+        await fetch_all(batches, fetch, handle, self.workers(harvested), self.in_hand, len)
         return left_out
 
     async def fetch_linked(self, harvested: Harvested, ids: list[str]) -> list[str]:
         """Many per request unless --no-batch, then one by one whatever the batches left out.
         Returns the ids the archive does not serve."""
+        # Linked ids come from documents and go into URLs: only those that fit the archive.
+        ids = [acc for acc in ids if well_formed(harvested.archive, acc)]
         self.total += len(ids)
-        log.info("%d linked %s records to fetch", len(ids), harvested.archive.name)
+        log.debug("%d linked %s records to fetch", len(ids), harvested.archive.name)
         if self.options.batch and harvested.fetch_many and ids:
             ids = await self.fetch_batches(harvested, ids)
         answered = await self.fetch_records(harvested, ids)
         return [acc for acc, status in answered.items() if status in (404, 410)]
+
+
+@dataclass
+class Feed:
+    """One linked archive's records, fetched as their ids become known: a batch's worth starts
+    at once, so it is fetched and kept while the records that link to it still arrive. Each id
+    is fetched once per run."""
+
+    run: Run
+    harvested: Harvested
+    seen: set[str] = field(default_factory=set)
+    pending: list[str] = field(default_factory=list)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def offer(self, ids: Iterable[str]) -> None:
+        self.pending += [acc for acc in dict.fromkeys(ids) if acc not in self.seen]
+        self.seen.update(self.pending)
+        size = max(self.harvested.batch_size, 1)
+        while len(self.pending) >= size:
+            self._start(self.pending[:size])
+            del self.pending[:size]
+
+    def _start(self, ids: list[str]) -> None:
+        self.tasks.append(asyncio.create_task(self.run.fetch_linked(self.harvested, ids)))
+
+    async def drain(self) -> list[str]:
+        """Fetch what is pending and wait for every fetch; returns the ids not served."""
+        if self.pending:
+            self._start(self.pending)
+            self.pending = []
+        not_served: list[str] = []
+        while self.tasks:
+            not_served += await self.tasks.pop(0)
+        return not_served
+
+    def cancel(self) -> list[asyncio.Task]:
+        for task in self.tasks:
+            task.cancel()
+        return self.tasks
+
+
+@dataclass
+class Follow:
+    """Offers the feeds the due links of the records kept so far, every FOLLOW_EVERY records,
+    by the rules `emdb_phase` and `pdb_phase` apply to all of them at the end: a link of a record
+    that changed in this run, or one due by the schedule. The phases then offer the rest."""
+
+    run: Run
+    emdb: Feed
+    pdb: Feed
+    kept_ids: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    maps_of_changed: set[str] = field(default_factory=set)  # linked from a changed entry
+
+    async def kept(self, source: str, acc: str) -> None:
+        self.kept_ids[source].append(acc)
+        if len(self.kept_ids[source]) >= FOLLOW_EVERY:
+            await self.flush(source)
+
+    async def flush(self, source: str) -> None:
+        ids, self.kept_ids[source] = self.kept_ids[source], []
+        run = self.run
+        if source == EMPIAR.key:
+            changed = [a for a in ids if a in run.tally.changed[source]]
+            unchanged = [a for a in ids if a not in run.tally.changed[source]]
+            maps = await self._links(EMPIAR, changed, unchanged, RELATED_EMDB, "emdb")
+            self.maps_of_changed.update(maps[0])
+            self.emdb.offer([*maps[0], *maps[1]])
+            models = await self._links(EMPIAR, changed, unchanged, RELATED_PDB, "pdb")
+        elif source == EMDB.key:
+            changed_maps = run.tally.changed[source] | self.maps_of_changed
+            changed = [a for a in ids if a in changed_maps]
+            unchanged = [a for a in ids if a not in changed_maps]
+            models = await self._links(EMDB, changed, unchanged, FITTED_MODEL, "pdb")
+        else:
+            return
+        self.pdb.offer([*models[0], *models[1]])
+
+    async def _links(
+        self, of: Harvested, changed: list[str], unchanged: list[str], relation: str, to: str
+    ) -> tuple[list[str], list[str]]:
+        """The links of changed records, and the due links of unchanged ones."""
+        run = self.run
+        of_changed = await run.write(store.links, of.archive, changed, relation) if changed else []
+        others = await run.write(store.links, of.archive, unchanged, relation) if unchanged else []
+        return of_changed, [i for i in others if run.due(to, i)]
 
 
 # The three archives ---------------------------------------------------------------------------
@@ -221,16 +338,85 @@ async def empiar_phase(run: Run) -> list[str]:
         run.tally.counts["empiar"]["listed"] = len(ids)
     run.total += len(ids)
     log.info("%d EMPIAR entries to fetch", len(ids))
-    answered = await run.fetch_records(EMPIAR, ids)
+    answered = await fetch_entries(run, ids)
     await run.write(check_withdrawals, run, answered)
     if options.ids or options.limit is not None:
         return scope
     return await run.write(store.held_accessions, EMPIAR.archive)
 
 
+async def fetch_entries(run: Run, ids: list[str]) -> dict[str, int]:
+    """Entries many per request once a probe shows that the batch route answers as the single
+    one does, else one by one; the harvest_runs row says which, and why. Returns the HTTP status
+    of each answered id."""
+    answered: dict[str, int] = {}
+    if not run.options.batch:
+        note = "no: --no-batch"
+    elif len(ids) < MIN_BATCHED:
+        note = f"no: fewer than {MIN_BATCHED} entries to fetch"
+    else:
+        ids, found = await probe_batches(run, ids, answered)
+        note = "yes" if isinstance(found, empiar.Layout) else found
+        if isinstance(found, empiar.Layout):
+            left_out = await run.fetch_batches(EMPIAR, ids, found.render)
+            answered.update(dict.fromkeys(sorted(set(ids) - set(left_out)), 200))
+            ids = left_out
+    if ids or answered:
+        log.info("EMPIAR entries many per request: %s", note)
+        await run.write(store.record_empiar_batches, run.tally.run_id, note)
+    answered.update(await run.fetch_records(EMPIAR, ids))
+    return answered
+
+
+async def probe_batches(
+    run: Run, ids: list[str], answered: dict[str, int]
+) -> tuple[list[str], empiar.Layout | str]:
+    """Fetch an entry both ways, GET and `POST entry/`: batches only if the batch document,
+    laid out as the GET's answer is, gives the GET's very bytes (the batch route's answer is
+    unconfirmed against the live service, and entries are stored byte for byte). The GETs are
+    the entries' own fetches, conditional as usual, so entries without validators are tried
+    first. Returns the ids still to fetch, and that layout or why not."""
+    held = run.tally.held
+    validators = {acc: schedule.conditional(run.policy, held, "empiar", acc) for acc in ids}
+    tried: set[str] = set()
+    found: empiar.Layout | str = f"no: none of {PROBES} entries answered a GET to compare with"
+    for acc in sorted(ids, key=lambda a: bool(validators[a]))[:PROBES]:
+        tried.add(acc)
+        try:
+            single: Response | FetchError = await EMPIAR.fetch_one(
+                run.client, run.endpoints, acc, validators[acc]
+            )
+        except FetchError as exc:
+            single = exc
+        await run.keep_answer(EMPIAR, acc, single, answered)
+        if isinstance(single, FetchError) or single.status != 200:
+            continue  # not a document (an error, a 304, a 404): try another entry
+        found = await _compare_batch(run, acc, single)
+        break
+    return [acc for acc in ids if acc not in tried], found
+
+
+async def _compare_batch(run: Run, acc: str, single: Response) -> empiar.Layout | str:
+    """The GET's layout if `POST entry/` for the same entry, so laid out, gives its bytes."""
+    assert EMPIAR.fetch_many is not None
+    layout = empiar.learn_layout(single.text, single.data)
+    if layout is None:
+        return f"no: the GET of {acc} is laid out in no way we can write out again"
+    try:
+        docs = await EMPIAR.fetch_many(run.client, run.endpoints, [acc])
+    except FetchError as exc:
+        return f"no: POST entry/ failed ({exc.kind}: {exc.message})"
+    if [layout.render(doc) for doc in docs] != [single.text]:
+        return f"no: POST entry/ answered {acc} unlike its GET"
+    return layout
+
+
 def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
-    """An entry missing from the listings that now answers 404, or is obsolete, is withdrawn."""
+    """An entry missing from the listings that now answers 404, or is obsolete, is withdrawn;
+    unless that would be too many at once (`schedule.too_many_withdrawals`): then none is, and
+    the run records why (kind `withdrawal-guard`), so it exits 1."""
     day = run.policy.now.date().isoformat()
+    withdrawn: dict[str, str] = {}
     for acc, status in answered.items():
         public = status not in (404, 410)
         if public:
@@ -238,22 +424,36 @@ def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
         if not schedule.withdrawal_suspect(run.tally.held, acc):
             continue
         if not public:
-            store.mark_withdrawn(db, acc, NOT_PUBLIC, day)
+            withdrawn[acc] = NOT_PUBLIC
         elif store.dataset_status(db, EMPIAR.archive, acc) == "OBS":
-            store.mark_withdrawn(db, acc, "OBS", day)
-        else:
-            continue
+            withdrawn[acc] = "OBS"
+    held = len(store.held_accessions(db, EMPIAR.archive))
+    if schedule.too_many_withdrawals(len(withdrawn), held):
+        message = (
+            f"{len(withdrawn)} of {held} held entries would be marked withdrawn in one run: "
+            f"none was, as more than {schedule.WITHDRAWAL_GUARD_SHARE:.0%} (and more than "
+            f"{schedule.WITHDRAWAL_GUARD_COUNT}) looks like a broken archive"
+        )
+        log.warning("empiar: %s", message)
+        error = store.ErrorRow("empiar", None, WITHDRAWAL_GUARD, message)
+        store.record_error(db, run.tally.run_id, error)
+        return
+    for acc, status in withdrawn.items():
+        store.mark_withdrawn(db, acc, status, day)
         run.tally.count("empiar", "withdrawn")
 
 
 async def emdb_phase(run: Run, accessions: list[str]) -> list[str]:
     """Fetch, each once, the maps these entries link to that are due: those of entries that
     changed in this run, and those new, failed or due again. Returns all linked maps."""
+    assert run.follow is not None
+    await run.follow.flush(EMPIAR.key)
     scope = await run.write(store.links, EMPIAR.archive, accessions, RELATED_EMDB)
     changed = sorted(run.tally.changed["empiar"])
     of_changed = set(await run.write(store.links, EMPIAR.archive, changed, RELATED_EMDB))
-    ids = [m for m in scope if m in of_changed or run.due("emdb", m)]
-    await run.fetch_linked(EMDB, ids)
+    # Those offered while the entries arrived are fetched already, or on their way.
+    run.follow.emdb.offer(m for m in scope if m in of_changed or run.due("emdb", m))
+    await run.follow.emdb.drain()
     return scope
 
 
@@ -267,17 +467,19 @@ async def pdb_phase(run: Run, accessions: list[str], maps: list[str]) -> None:
         fitted = await run.write(store.links, EMDB.archive, emdb_ids, FITTED_MODEL)
         return list(dict.fromkeys([*fitted, *named]))
 
+    assert run.follow is not None
+    await run.follow.flush(EMDB.key)
     changed_entries = sorted(run.tally.changed["empiar"])
     maps_of_changed = await run.write(store.links, EMPIAR.archive, changed_entries, RELATED_EMDB)
     changed_maps = sorted(run.tally.changed["emdb"] | set(maps_of_changed))
     of_changed = set(await models(changed_entries, changed_maps))
-    ids = [p for p in await models(accessions, maps) if p in of_changed or run.due("pdb", p)]
-    fetched: set[str] = set()
-    while ids:
-        fetched.update(ids)
-        not_served = await run.fetch_linked(PDB, ids)
+    feed = run.follow.pdb
+    feed.offer(p for p in await models(accessions, maps) if p in of_changed or run.due("pdb", p))
+    not_served = await feed.drain()
+    while not_served:
         replacements = [r for p in not_served if (r := await holdings(run, p))]
-        ids = [r for r in dict.fromkeys(replacements) if r not in fetched and run.due("pdb", r)]
+        feed.offer(r for r in replacements if r not in feed.seen and run.due("pdb", r))
+        not_served = await feed.drain()
 
 
 async def holdings(run: Run, pdb_id: str) -> str | None:
@@ -360,10 +562,17 @@ async def harvest(
             backoff=options.backoff,
         ) as client:
             run = Run(client, endpoints, options, write, tally, policy, progress)
-            accessions = await empiar_phase(run)
             if options.linked:
-                maps = await emdb_phase(run, accessions)
-                await pdb_phase(run, accessions, maps)
+                run.follow = Follow(run, Feed(run, EMDB), Feed(run, PDB))
+            try:
+                accessions = await empiar_phase(run)
+                if options.linked:
+                    maps = await emdb_phase(run, accessions)
+                    await pdb_phase(run, accessions, maps)
+            finally:
+                if run.follow:  # a run cut short leaves no fetch behind it
+                    tasks = run.follow.emdb.cancel() + run.follow.pdb.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
             for service, why in client.tripped.items():
                 await run.error(service, None, FetchError("circuit-open", "", why))
             await write(finish, tally, client)

@@ -85,6 +85,13 @@ class ReplayServer:
     `batch_omit` lists EMDB and PDB ids that batch answers leave out although the single-record
     routes serve them. With `validators`, single-record answers carry an ETag and honour
     If-None-Match with a 304. `latency` (seconds) delays every answer, as a distant server does.
+    `empiar_post` says how EMPIAR's `POST entry/` answers: None, refused with a 405 (a server
+    without the route); "keyed", as the 2018 spec describes the request (a comma list and dash
+    ranges of ids, in the path or the body) and with the single route's shape, an object keyed
+    by accession, ids it does not hold (or in `batch_omit`) absent; "array", the spec's literal
+    answer, an array of bare entries: a shape the harvester must not take for the GET's.
+    `bodies` maps a request path to the exact bytes answered there with status 200 (as HTML when
+    they begin with "<", else as JSON): crafted listings, search pages and records.
     """
 
     def __init__(
@@ -96,6 +103,8 @@ class ReplayServer:
         batch_omit: Iterable[str] = (),
         validators: bool = False,
         latency: float = 0.0,
+        bodies: dict[str, bytes] | None = None,
+        empiar_post: str | None = None,
     ) -> None:
         self.snapshot = Snapshot(roots)
         self.batch_omit = set(batch_omit)
@@ -103,6 +112,8 @@ class ReplayServer:
         self.latency = latency
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
         self.hidden = set(hidden)
+        self.bodies = dict(bodies or {})
+        self.empiar_post = empiar_post
         self.hits: Counter[str] = Counter()
         self.last_headers: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,8 +168,11 @@ class ReplayServer:
             await asyncio.sleep(float(arg or 30))
             return None
         if kind == "drift":
+            # The entry asked for (an answer about another one is an identity error instead).
+            match = _ENTRY_RE.match(request.path.rstrip("/").rsplit("/", 1)[-1])
+            acc = f"EMPIAR-{match.group(1)}" if match else "EMPIAR-10442"
             return web.json_response(
-                {"EMPIAR-10442": {"imagesets": {"name": 7}, "authors": "many", "dataset_size": []}}
+                {acc: {"imagesets": {"name": 7}, "authors": "many", "dataset_size": []}}
             )
         if kind == "reset":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -185,6 +199,10 @@ class ReplayServer:
         fault = await self._fault(request)
         if fault is not None:
             return fault
+        body = self.bodies.get(request.path)
+        if body is not None:
+            html = body.lstrip()[:1] == b"<"
+            return web.Response(body=body, content_type="text/html" if html else "application/json")
         return await handler(request)
 
     async def _entry(self, request: web.Request) -> web.StreamResponse:
@@ -193,6 +211,25 @@ class ReplayServer:
         if path is None:
             return web.json_response({"detail": "Not found."}, status=404)
         return self._file(request, path)
+
+    async def _entries(self, request: web.Request) -> web.Response:
+        if self.empiar_post is None:
+            return web.json_response({"detail": 'Method "POST" not allowed.'}, status=405)
+        spec = request.match_info.get("ids") or (await request.text()).strip().strip('"')
+        numbers: list[int] = []
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            low, _, high = (s.strip() for s in re.sub("(?i)EMPIAR-", "", part).partition("-"))
+            if not low.isdigit() or not (high or low).isdigit():
+                return web.json_response({"detail": f"not an id or range: {part}"}, status=400)
+            numbers += range(int(low), int(high or low) + 1)
+        found = {}
+        for acc in (f"EMPIAR-{n}" for n in dict.fromkeys(numbers)):
+            path = self.snapshot.entries.get(acc)
+            if path is not None and acc not in self.batch_omit:
+                found.update(json.loads(path.read_bytes()))  # {accession: entry}, as GET sends
+        if self.empiar_post == "array":
+            return web.json_response(list(found.values()))
+        return web.json_response(found)
 
     def _file(self, request: web.Request, path: Path) -> web.Response:
         return self._body(request, path.read_bytes())
@@ -307,6 +344,9 @@ class ReplayServer:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/empiar/api/entry/{acc}/", self._entry)
         app.router.add_get("/empiar/api/entry/{acc}", self._entry)
+        app.router.add_post("/empiar/api/entry/", self._entries)
+        app.router.add_post("/empiar/api/entry/{ids}/", self._entries)
+        app.router.add_post("/empiar/api/entry/{ids}", self._entries)
         app.router.add_get("/empiar/world_availability/", self._listing)
         app.router.add_get("/ebisearch/ws/rest/empiar", self._search)
         app.router.add_get("/emdb/api/entry/{id}", self._emdb_entry)

@@ -11,6 +11,10 @@ from empiar_mirror.index.store import Held
 
 # An entry missing from both listings on this many runs in a row is checked for withdrawal.
 MISSING_RUNS_BEFORE_CHECK = 2
+# One run finding more than this share of the held entries withdrawn, and more than this many,
+# is more likely looking at a broken archive than at real withdrawals (see too_many_withdrawals).
+WITHDRAWAL_GUARD_SHARE = 0.05
+WITHDRAWAL_GUARD_COUNT = 10
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,13 @@ def withdrawal_suspect(held: Held, accession: str) -> bool:
         and listing.missing_runs >= MISSING_RUNS_BEFORE_CHECK
         and listing.withdrawn_on is None
     )
+
+
+def too_many_withdrawals(withdrawn: int, held: int) -> bool:
+    """Whether finding `withdrawn` of the `held` entries withdrawn in one run is too many to
+    believe: empty listings and an API answering 404 to everything look just like a mass
+    withdrawal. Then none is marked (the pipeline records why)."""
+    return withdrawn > WITHDRAWAL_GUARD_COUNT and withdrawn > WITHDRAWAL_GUARD_SHARE * held
 
 
 def empiar_due(policy: Policy, held: Held, accession: str) -> bool:

@@ -1,4 +1,5 @@
-"""One EMPIAR entry, with its linked EMDB maps and PDB models, as a lambda-ber `Dataset` document.
+"""One EMPIAR entry, with its linked EMDB maps and PDB models, as a lambda-ber `Dataset` document;
+or one EMDB map or PDB model on its own.
 
 Built from the tables alone (never from the stored payloads), driven by our pydantic models: each
 model knows its table, which of its slots are QuantityValues (stored as `<slot>_value` /
@@ -7,9 +8,9 @@ booleans (stored as 0/1). Our own columns (`x_*`) and bookkeeping (`dataset_id`,
 `owner_table`, `owner_id`) are left out.
 
 What the document holds, all as flat lists ordered by id (associations by their keys):
-* the rows the EMPIAR entry owns (`empiar:EMPIAR-n` and ids below it);
-* the rows of each EMDB map and PDB model in its `empiar_entries.emdb_ids` / `pdb_ids` that the
-  database holds (`emdb:EMD-n`, `pdb:ID`): their studies are further items of `studies`;
+* the rows the record owns (`empiar:EMPIAR-n`, `emdb:EMD-n` or `pdb:ID`, and ids below it);
+* for an EMPIAR entry, the rows of each EMDB map and PDB model in its `empiar_entries.emdb_ids` /
+  `pdb_ids` that the database holds: their studies are further items of `studies`;
 * the people, publications and organisations those studies link to, with the people's
   affiliations;
 * the links between archives (`workflow_experiment`, `workflow_input`, `workflow_output`) stated
@@ -19,6 +20,7 @@ What the document holds, all as flat lists ordered by id (associations by their 
 from __future__ import annotations
 
 import json
+import math
 import re
 import typing
 from typing import Any
@@ -27,7 +29,7 @@ import yaml
 from pydantic import BaseModel
 from sqlite_utils import Database
 
-from empiar_mirror.index.archives import EMDB, EMPIAR, PDB
+from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, PDB, Archive
 from empiar_mirror.index.lambda_ber import models as lb
 
 # Our own columns: they pick a class or tie a row to its owner, and are no lambda-ber slot.
@@ -95,7 +97,7 @@ _ESCAPE_HATCH_OWNERS = {
     "workflow_run",
     "sample",
 }
-_ACCESSION = re.compile(r"^(?:empiar:)?(?:EMPIAR-)?(\d+)$", re.IGNORECASE)
+_EMPIAR_NUMBER = re.compile(r"^(?:EMPIAR-)?(\d+)$", re.IGNORECASE)
 
 
 def _kinds(annotation: Any) -> tuple:
@@ -271,9 +273,22 @@ def _attribute(row: dict[str, Any]) -> dict[str, str]:
     return {"id": row["attribute_id"], "label": row["attribute_label"] or row["attribute_id"]}
 
 
-def _accession(value: str) -> str:
-    match = _ACCESSION.match(value.strip())
-    return f"EMPIAR-{match.group(1)}" if match else value
+def _record(value: str) -> tuple[Archive, str] | None:
+    """The archive and stored accession of an id as people write it: `EMPIAR-10442`, `10442`,
+    `EMD-25107`, `7sgd`, or any of them as a CURIE (`emdb:EMD-25107`)."""
+    text = value.strip()
+    prefix, _, rest = text.partition(":")
+    named = ARCHIVES.get(prefix.lower()) if rest else None
+    bare = rest if named else text
+    match = _EMPIAR_NUMBER.match(bare)
+    if match and named in (None, EMPIAR) and EMPIAR.id_pattern.fullmatch(f"EMPIAR-{match[1]}"):
+        return EMPIAR, f"EMPIAR-{match[1]}"
+    # Stored upper-case, but for the lower-case extended PDB ids.
+    for archive in [named] if named else ARCHIVES.values():
+        for form in (bare.upper(), bare.lower()):
+            if archive.id_pattern.fullmatch(form):
+                return archive, form
+    return None
 
 
 def _linked_ids(value: str | None) -> list[str]:
@@ -284,20 +299,42 @@ def _linked_ids(value: str | None) -> list[str]:
     return [i for i in ids if isinstance(i, str)]
 
 
-def export_dataset(db: Database, accession: str) -> dict[str, Any]:
-    """The lambda-ber Dataset document of EMPIAR entry `accession` (plain, JSON-serialisable)."""
-    acc = _accession(accession)
-    dataset_id = EMPIAR.curie(acc)
-    entry = _rows(db, "select emdb_ids, pdb_ids from empiar_entries where accession = ?", [acc])
-    top = _rows(db, "select * from dataset where id = ?", [dataset_id])
-    if not entry or not top:
-        raise LookupError(f"{accession} is not in this database")
+def entry_accessions(db: Database) -> list[str]:
+    """Every EMPIAR entry `export_dataset` can write, in accession order."""
+    return [
+        r["accession"]
+        for r in _rows(
+            db,
+            "select e.accession from empiar_entries e join dataset d on d.id = 'empiar:' || "
+            "e.accession order by length(e.accession), e.accession",
+        )
+    ]
 
-    linked = [EMDB.curie(i) for i in _linked_ids(entry[0]["emdb_ids"])]
-    linked += [PDB.curie(i) for i in _linked_ids(entry[0]["pdb_ids"])]
-    where, params = _in("id", linked)
-    held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
-    owners = [dataset_id, *sorted(held)]
+
+def export_dataset(db: Database, accession: str) -> dict[str, Any]:
+    """The lambda-ber Dataset document of a record (plain, JSON-serialisable): an EMPIAR entry
+    with the maps and models it links to, or an EMDB map or PDB model on its own."""
+    record = _record(accession)
+    if record is None:
+        raise LookupError(f"{accession} is not in this database")
+    archive, acc = record
+    dataset_id = archive.curie(acc)
+    top = _rows(db, "select * from dataset where id = ?", [dataset_id])
+    front = _rows(
+        db, f"select * from [{archive.front_door}] where [{archive.key_column}] = ?", [acc]
+    )
+    if not front:
+        raise LookupError(f"{accession} is not in this database")
+    if not top:
+        raise LookupError(f"{accession} is not public: the database holds no record of it")
+
+    owners = [dataset_id]
+    if archive is EMPIAR:
+        linked = [EMDB.curie(i) for i in _linked_ids(front[0]["emdb_ids"])]
+        linked += [PDB.curie(i) for i in _linked_ids(front[0]["pdb_ids"])]
+        where, params = _in("id", linked)
+        held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
+        owners += sorted(held)
 
     ex = _Exporter(db)
     doc: dict[str, Any] = _object(lb.Dataset, top[0])
@@ -342,10 +379,25 @@ def _in_slot_order(model: type[BaseModel], obj: dict[str, Any]) -> dict[str, Any
     return {name: obj[name] for name in order if name in obj}
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every infinite or NaN number made None, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def dump(document: dict[str, Any], fmt: str) -> str:
-    """The document as JSON or YAML text."""
+    """The document as JSON or YAML text.
+
+    JSON has no infinite or NaN numbers (Python would write `Infinity`, which no JSON reader
+    takes): such a value, a defect of its archive, becomes null, JSON's "no value", so one bad
+    number never costs the whole document. YAML writes them as `.inf` and `.nan`."""
     if fmt == "json":
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     raise ValueError(f"unknown format {fmt!r}: use json or yaml")

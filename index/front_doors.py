@@ -15,7 +15,22 @@ from typing import Any
 from sqlite_utils import Database
 
 from empiar_mirror.index.archives import Archive
+from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
+
+# EMPIAR experiment types that name no technique: "EMDB" (the raw data behind EMDB maps) or none.
+# Only these entries take their technique and method from other evidence (the linked maps here,
+# their own record in harvester/mapping/vocab.py); any other type decides by itself.
+GENERIC_EXPERIMENT_TYPES = frozenset({"EMDB", "", None})
+# When an entry's maps differ, the most specific method decides: a dataset that gave any
+# tomographic map was collected as tilt series; a helical map is of filaments.
+MAP_METHOD_ORDER = (
+    Method.subtomogram_averaging,
+    Method.electron_tomography,
+    Method.electron_crystallography,
+    Method.helical_reconstruction,
+    Method.single_particle_analysis,
+)
 
 
 def resolution_bin(resolution: float | None) -> str | None:
@@ -79,6 +94,29 @@ def _own_links(db: Database, source: str, description: str) -> dict[str, list[st
     return links
 
 
+def _technique(entry: dict[str, Any], runs: dict[str, dict], map_ids: list[str]) -> dict[str, Any]:
+    """An entry's technique, method and their source: from its linked maps' experiments where
+    its experiment type names no technique and a map states a method, else its own evidence,
+    which its own experiment_run row keeps (technique, experimental_method) beside
+    `own_technique_source`."""
+    if entry["experiment_type"] in GENERIC_EXPERIMENT_TYPES:
+        maps = [run for run in (runs.get(f"emdb:{emd}/experiment") for emd in map_ids) if run]
+        for method in MAP_METHOD_ORDER:
+            run = next((r for r in maps if r["experimental_method"] == method.value), None)
+            if run:
+                return {
+                    "technique": run["technique"],
+                    "experimental_method": method.value,
+                    "technique_source": "emdb",
+                }
+    own = runs[f"empiar:{entry['accession']}/experiment"]
+    return {
+        "technique": own["technique"],
+        "experimental_method": own["experimental_method"],
+        "technique_source": entry["own_technique_source"],
+    }
+
+
 def _update(db: Database, table: str, key: str, key_value: str, changes: dict[str, Any]) -> None:
     db.execute(
         "update [{}] set {} where [{}] = ?".format(
@@ -99,6 +137,10 @@ def refresh(db: Database) -> int:
     models = {m["pdb_id"]: m for m in _rows(db, "select * from pdb_models")}
     empiar_pdb = _own_links(db, "empiar", RELATED_PDB)
     model_emdb = _own_links(db, "pdb", ASSOCIATED_MAP)
+    runs = {
+        r["id"]: r
+        for r in _rows(db, "select id, technique, experimental_method from experiment_run")
+    }
 
     empiar_by_map: dict[str, list[str]] = defaultdict(list)
     entries = _rows(
@@ -130,6 +172,10 @@ def refresh(db: Database) -> int:
             "methods": json.dumps(distinct(m["method"] for m in linked_maps)),
             "microscopes": json.dumps(distinct(m["microscope"] for m in linked_maps)),
             "detectors": json.dumps(distinct(m["detector"] for m in linked_maps)),
+            "microscope_families": json.dumps(
+                distinct(m["microscope_family"] for m in linked_maps)
+            ),
+            "detector_families": json.dumps(distinct(m["detector_family"] for m in linked_maps)),
             "voltages_kv": json.dumps(distinct(m["voltage_kv"] for m in linked_maps)),
             "organisms": json.dumps(
                 distinct(o for m in linked_maps for o in _load(m["organisms"])), ensure_ascii=False
@@ -141,6 +187,7 @@ def refresh(db: Database) -> int:
                 distinct(s for m in linked_maps for s in _load(m["software"])), ensure_ascii=False
             ),
         }
+        new.update(_technique(entry, runs, [m["emdb_id"] for m in linked_maps]))
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
             *(o for m in linked_maps for o in _load(m["organisms"])),
@@ -172,4 +219,28 @@ def refresh(db: Database) -> int:
         if changes:
             _update(db, "pdb_models", "pdb_id", pdb, changes)
             changed += 1
+    _write_links(db)
     return changed
+
+
+def _write_links(db: Database) -> None:
+    """Bring the link tables in line with the front doors' id lists, touching only the pairs that
+    changed. Only pairs whose both rows exist, so each foreign key holds; a model names its maps
+    and a map its fitted models, and either says it."""
+    links = {
+        "empiar_emdb": (
+            "accession, emdb_id",
+            "select e.accession, j.value from empiar_entries e, json_each(e.emdb_ids) j "
+            "where j.value in (select emdb_id from emdb_maps)",
+        ),
+        "emdb_pdb": (
+            "emdb_id, pdb_id",
+            "select m.emdb_id, j.value from emdb_maps m, json_each(m.pdb_ids) j "
+            "where j.value in (select pdb_id from pdb_models) "
+            "union select j.value, p.pdb_id from pdb_models p, json_each(p.emdb_ids) j "
+            "where j.value in (select emdb_id from emdb_maps)",
+        ),
+    }
+    for table, (columns, pairs) in links.items():
+        db.execute(f"delete from [{table}] where ({columns}) not in ({pairs})")
+        db.execute(f"insert or ignore into [{table}] ({columns}) {pairs}")

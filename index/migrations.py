@@ -669,3 +669,74 @@ INSERT INTO shared_contribution (table_name, id, owner_id, source, row)
 @_migration
 def m003_shared_rows_by_source(db: Database) -> None:
     _execute_all(db, _V3_SHARED)
+
+
+_V4_LINKS = """
+-- The links between the front doors as rows, so that scripts and Datasette join entries, maps
+-- and models without json_each; front_doors.refresh keeps them, from emdb_ids and pdb_ids.
+CREATE TABLE empiar_emdb (
+    accession TEXT NOT NULL REFERENCES empiar_entries(accession),
+    emdb_id TEXT NOT NULL REFERENCES emdb_maps(emdb_id),
+    PRIMARY KEY (accession, emdb_id)
+);
+CREATE INDEX idx_empiar_emdb_emdb_id ON empiar_emdb(emdb_id);
+CREATE TABLE emdb_pdb (
+    emdb_id TEXT NOT NULL REFERENCES emdb_maps(emdb_id),
+    pdb_id TEXT NOT NULL REFERENCES pdb_models(pdb_id),
+    PRIMARY KEY (emdb_id, pdb_id)
+);
+CREATE INDEX idx_emdb_pdb_pdb_id ON emdb_pdb(pdb_id);
+-- The common questions, one row per pair.
+CREATE VIEW entry_maps AS
+SELECT e.accession, e.title, e.experiment_type, e.technique, e.release_date, e.release_year,
+       e.dataset_size_bytes, m.emdb_id, m.status AS map_status, m.method, m.resolution_a,
+       m.microscope, m.detector, m.voltage_kv, m.sample_name, m.organisms
+FROM empiar_emdb l
+JOIN empiar_entries e ON e.accession = l.accession
+JOIN emdb_maps m ON m.emdb_id = l.emdb_id;
+CREATE VIEW entry_models AS
+SELECT l.accession, l.emdb_id, m.resolution_a AS map_resolution_a, p.pdb_id,
+       p.status AS model_status, p.method AS model_method, p.resolution_a AS model_resolution_a,
+       p.replaced_by, p.title AS model_title
+FROM empiar_emdb l
+JOIN emdb_maps m ON m.emdb_id = l.emdb_id
+JOIN emdb_pdb f ON f.emdb_id = l.emdb_id
+JOIN pdb_models p ON p.pdb_id = f.pdb_id;
+CREATE VIEW entry_organisms AS
+SELECT DISTINCT l.accession, o.value AS organism
+FROM empiar_emdb l
+JOIN emdb_maps m ON m.emdb_id = l.emdb_id
+JOIN json_each(m.organisms) o;
+-- Filled by the next refresh (a harvest or a reindex).
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+
+
+@_migration
+def m004_link_tables_and_views(db: Database) -> None:
+    _execute_all(db, _V4_LINKS)
+
+
+_V5_TECHNIQUE_AND_FAMILIES = """
+-- An entry's technique from all the evidence (its linked maps' methods, its imagesets, its own
+-- words, its experiment type), the method beside it, and how they were decided; its own record's
+-- verdict is kept for when no map decides (front_doors.refresh).
+ALTER TABLE empiar_entries ADD COLUMN experimental_method TEXT;
+ALTER TABLE empiar_entries ADD COLUMN technique_source TEXT;
+ALTER TABLE empiar_entries ADD COLUMN own_technique_source TEXT;
+-- Instruments in families (harvester/mapping/instruments.py), beside the spellings as served.
+ALTER TABLE emdb_maps ADD COLUMN microscope_family TEXT;
+ALTER TABLE emdb_maps ADD COLUMN detector_family TEXT;
+ALTER TABLE empiar_entries ADD COLUMN microscope_families TEXT;
+ALTER TABLE empiar_entries ADD COLUMN detector_families TEXT;
+-- The mapped values are filled by `empiar-mirror reindex` (or as each record changes), the
+-- gathered ones by the next refresh.
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+
+
+@_migration
+def m005_technique_and_instrument_families(db: Database) -> None:
+    _execute_all(db, _V5_TECHNIQUE_AND_FAMILIES)

@@ -1,4 +1,5 @@
-"""`docs/schema.md`: every table and column of the file, with its description and lambda-ber class.
+"""`docs/schema.md`: every table, view and column of the file, with its description and lambda-ber
+class.
 
 Generated from a freshly migrated database and the bundled Datasette metadata, so it cannot drift
 from the schema: `python -m empiar_mirror.index.schema_doc docs/schema.md` rewrites it, and a test
@@ -34,12 +35,20 @@ def render(metadata: dict[str, Any] | None = None) -> str:
         for n in db.table_names()
         if not n.startswith("_") and not any(n.startswith(f"{t}_fts") for t in BY_FRONT_DOOR)
     ]
+    # A link table's every foreign key leads to a front door.
+    links = [
+        n
+        for n in names
+        if db[n].foreign_keys and all(fk.other_table in BY_FRONT_DOOR for fk in db[n].foreign_keys)
+    ]
     groups = [
         ("Front doors: one row per record", [n for n in names if n in BY_FRONT_DOOR]),
+        ("Links between the front doors", links),
+        ("Views: the common questions", db.view_names()),
         ("lambda-ber classes", [n for n in names if n in classes]),
         (
             "The harvest's own records",
-            [n for n in names if n not in classes and n not in BY_FRONT_DOOR],
+            [n for n in names if n not in classes and n not in BY_FRONT_DOOR and n not in links],
         ),
     ]
     out = [
@@ -67,7 +76,7 @@ def render(metadata: dict[str, Any] | None = None) -> str:
             out += ["| column | type | description |", "|---|---|---|"]
             descriptions = meta.get("columns", {})
             for column, kind in ((c.name, c.type) for c in db[name].columns):
-                out.append(f"| `{column}` | {kind} | {_cell(descriptions.get(column))} |")
+                out.append(f"| `{column}` | {kind or '-'} | {_cell(descriptions.get(column))} |")
             out.append("")
     return "\n".join(out)
 

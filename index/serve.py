@@ -3,13 +3,21 @@
 The portal (templates, stylesheet, pages, metadata) is a Datasette plugin registered by the
 package's `datasette` entry point, so plain `datasette FILE` shows what `serve` shows; `serve`
 adds the settings a plugin cannot set.
+
+Datasette offers a file for download only when it serves it immutable: `snapshot` makes such a
+copy of a live file, which is also what to publish.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from datasette.app import Datasette
 
@@ -33,18 +41,63 @@ def load_metadata(path: str | Path | None = None) -> dict[str, Any]:
     return json.loads(Path(path or METADATA_PATH).read_text(encoding="utf-8"))
 
 
-def make_datasette(db_path: str | Path, metadata: dict[str, Any] | None = None) -> Datasette:
-    """A Datasette for one database file. Datasette only ever reads it through read-only
-    connections, so the SQL page cannot write; a harvest may write alongside (WAL).
+def make_datasette(
+    files: str | Path | Sequence[str | Path] = (),
+    metadata: dict[str, Any] | None = None,
+    *,
+    immutables: Sequence[str | Path] = (),
+    cors: bool = False,
+    settings: dict[str, Any] | None = None,
+    crossdb: bool = False,
+) -> Datasette:
+    """A Datasette for database files. Datasette only ever reads them through read-only
+    connections, so the SQL page cannot write; a harvest may write alongside (WAL). Immutable
+    files (snapshots) are opened without locking and may be downloaded whole.
 
-    The bundled metadata comes from the plugin; `metadata` is merged over it."""
-    return Datasette(files=[str(db_path)], metadata=metadata or {}, settings=SETTINGS)
+    The bundled metadata comes from the plugin; `metadata` is merged over it, `settings` over
+    ours."""
+    if isinstance(files, str | Path):
+        files = [files]
+    return Datasette(
+        files=[str(f) for f in files],
+        immutables=[str(f) for f in immutables],
+        metadata=metadata or {},
+        settings={**SETTINGS, **(settings or {})},
+        cors=cors,
+        crossdb=crossdb,
+    )
 
 
-def serve(
-    db_path: str | Path, host: str, port: int, metadata: dict[str, Any] | None = None
-) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything else happens, so a taken port is known at once
+    (OSError) and no other process can take it in between."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
+
+
+def serve(datasette: Datasette, sock: socket.socket) -> None:
     import uvicorn
 
-    datasette = make_datasette(db_path, metadata)
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning"))
+    server.run(sockets=[sock])
+
+
+def snapshot(db_path: str | Path, out_path: str | Path) -> None:
+    """A compact, consistent copy of `db_path` at `out_path`, read-only on disk.
+
+    It only reads (VACUUM INTO on a read-only connection), so it needs no harvest lock and may
+    run while a harvest writes: the copy holds exactly the commits made before it began. The
+    copy is written beside `out_path` and renamed over it, so no reader opens a half-written
+    file."""
+    out = Path(out_path)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(f"file:{quote(str(Path(db_path).resolve()))}?mode=ro", uri=True)
+    try:
+        source.execute("PRAGMA busy_timeout = 10000")
+        source.execute("VACUUM INTO ?", [str(partial)])
+        partial.chmod(0o444)
+        os.replace(partial, out)
+    finally:
+        source.close()
+        partial.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import metadata
 from typing import Any
 
 from sqlite_utils import Database
@@ -36,6 +37,8 @@ def collect(db: Database) -> dict[str, Any]:
         stale_days = round((dt.datetime.now(dt.UTC) - fetched).total_seconds() / 86400, 2)
     last_run = runs[0]["id"] if runs else None
     return {
+        # This program's version, the one reading the file.
+        "version": metadata.version("empiar-mirror"),
         "schema_version": migrations.schema_version(db),
         "records": rows(
             "select source, status, count(*) as count from ("
@@ -70,6 +73,7 @@ def collect(db: Database) -> dict[str, Any]:
 
 def render(report: dict[str, Any]) -> str:
     lines = [
+        f"empiar-mirror {report['version']}, schema version {report['schema_version']}",
         f"EMPIAR entries: {report['empiar_entries']}",
         f"EMDB maps: {report['emdb_maps']}, PDB models: {report['pdb_models']}",
         f"Last harvest finished: {report['last_harvest'] or 'never'}",

@@ -380,6 +380,17 @@ def start_run(db: Database, mode: str, options: dict[str, Any]) -> int:
     return cursor.lastrowid
 
 
+def record_empiar_batches(db: Database, run_id: int, note: str) -> None:
+    """Whether the run fetched EMPIAR entries many per request ("yes"), or why not ("no: ..."):
+    kept in the run's options as `empiar_batches`, beside the `batch` option asked for."""
+    with db.atomic():
+        db.execute(
+            "update harvest_runs set options = json_set(coalesce(options, '{}'), "
+            "'$.empiar_batches', ?) where id = ?",
+            [note, run_id],
+        )
+
+
 RUN_COUNTS = (
     "listed",
     "fetched",
@@ -495,8 +506,9 @@ def load_held(db: Database) -> Held:
     failed = db.execute(
         "select e.source, e.accession, e.kind in (?, ?) from harvest_errors e "
         "left join source_record s on s.source = e.source and s.accession = e.accession "
-        "where e.accession is not null and (s.fetched_at is null "
-        "or e.occurred_at >= s.fetched_at)",
+        # A record that landed with values set aside is not fetched again for it.
+        "where e.accession is not null and e.kind != 'value-set-aside' "
+        "and (s.fetched_at is null or e.occurred_at >= s.fetched_at)",
         list(UNMAPPABLE_KINDS),
     ).fetchall()
     return Held(

@@ -72,7 +72,8 @@ def test_recorded_10442_files_images_and_experiment():
     [
         ("EMPIAR-10988", "cryo_et", ["Movie", "Image3D", "Image2D"]),
         ("EMPIAR-11419", "electron_microscopy", ["Image2D"]),
-        ("EMPIAR-10045", "cryo_em", ["Image2D"]),
+        # "Sub-tomogram averaging in RELION": its words say cryo-ET.
+        ("EMPIAR-10045", "cryo_et", ["Image2D"]),
     ],
 )
 def test_techniques_and_image_classes(accession, technique, image_types):

@@ -4,11 +4,13 @@ search over everything, row pages and robots.txt, on the demo archive."""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import datasette_get, harvested_sample
+from conftest import datasette_get, harvested_sample, run_cli
+from conftest import query as sql_rows
 
 from empiar_mirror.index import portal as plugin
 from empiar_mirror.index.portal import charts
@@ -112,9 +114,10 @@ def test_the_script_in_a_title_shows_as_text(portal_db, path):
 
 
 def test_table_page_links_ids_arrays_and_the_primary_key(portal_db):
-    html = get(portal_db, "/portal/empiar_entries?accession=EMPIAR-90010").text
+    columns = "&".join(f"_col={c}" for c in ("emdb_ids", "pdb_ids", "entry_doi", "microscopes"))
+    html = get(portal_db, f"/portal/empiar_entries?accession=EMPIAR-90010&{columns}").text
     # The primary key: Datasette links the row; the portal adds the archive page beside it.
-    (pk_cell,) = re.findall(r'<td class="col-accession type-pk">(.*?)</td>', html)
+    (pk_cell,) = re.findall(r'<td class="col-accession type-pk"[^>]*>(.*?)</td>', html)
     assert '<a href="/portal/empiar_entries/EMPIAR-90010">EMPIAR-90010</a>' in pk_cell
     assert 'href="https://www.ebi.ac.uk/empiar/EMPIAR-90010/"' in pk_cell
     assert 'href="/portal/emdb_maps/EMD-90011"' in html
@@ -240,15 +243,16 @@ def test_each_chart_is_a_non_empty_svg_of_the_data(portal_db):
     ]
     microscopes = svg(portal_db, "microscopes")
     assert [el.find(f"{SVG}title").text for el in bars(microscopes)][:2] == [
-        "FEI TITAN KRIOS: 6",
-        "TFS KRIOS: 5",
+        # Six `FEI TITAN KRIOS` and five `TFS KRIOS` entries: one instrument family.
+        "Titan Krios: 11",
+        "CRYO ARM 300: 1",
     ]
-    assert len(bars(svg(portal_db, "detectors"))) == 7
+    assert len(bars(svg(portal_db, "detectors"))) == 5
     sizes = svg(portal_db, "sizes")
     assert sum(int(el.find(f"{SVG}title").text.split(": ")[1]) for el in bars(sizes)) == 36
     # Bars link to the entries they count.
     links = [a.get("href") for a in microscopes.iter(f"{SVG}a")]
-    assert "/portal/empiar_entries?microscopes__arraycontains=TFS+KRIOS" in links
+    assert "/portal/empiar_entries?microscope_families__arraycontains=Titan+Krios" in links
     assert get(portal_db, "/-/charts/nosuch.svg").status_code == 404
 
 
@@ -312,7 +316,8 @@ def test_entry_page_shows_imagesets_maps_models_authors_and_citation(portal_db):
     assert 'href="/portal/emdb_maps/EMD-90011"' in html and "not public" in html
     assert 'href="/portal/pdb_models/9Z07"' in html  # the replacement, fitted to its map
     assert "FEI FALCON III (4k x 4k)" in html and "single particle" in html
-    assert html.index("Nguyen, T.H.") < html.index("Fitzgerald A") < html.index("Wang L")
+    # EMPIAR's spelling of the shared citation's authors wins over the PDB's ASCII folding.
+    assert html.index("Nguyễn TH") < html.index("Fitzgerald A") < html.index("Wang L")
     assert 'href="https://orcid.org/0000-0009-2190-6713"' in html
     assert "High-resolution structure of the AAV9 capsid reveals glycan receptor contacts" in html
     assert 'href="https://doi.org/10.5555/empiar-demo.90010"' in html
@@ -367,3 +372,227 @@ def test_serve_settings(portal_db):
         "select+x%2B1+from+c)+select+count(*)+from+c",
     )
     assert slow.status_code == 400 and "interrupted" in slow.text.lower()
+
+
+# The table page's first screen ---------------------------------------------------------------
+
+
+def header_columns(html):
+    return re.findall(r'<th [^>]*data-column="([^"]+)"', html)
+
+
+def test_table_page_leads_with_the_columns_read_first(portal_db):
+    html = get(portal_db, "/portal/empiar_entries").text
+    assert header_columns(html) == plugin.LEAD_COLUMNS["empiar_entries"]
+    # Every cell names its column, the label a phone shows for it.
+    cells = re.findall(r'<td class="col-[^"]*" data-column="([^"]+)"', html)
+    assert cells[: len(header_columns(html))] == plugin.LEAD_COLUMNS["empiar_entries"]
+    # The rest are one click away: Datasette's own `_col`, the lead columns first.
+    (everything,) = re.findall(r'<a href="([^"]+)" rel="nofollow">show all (\d+) columns', html)
+    url, count = everything
+    shown = header_columns(get(portal_db, url.replace("&amp;", "&")).text)
+    assert len(shown) == int(count) == len(sql_rows(portal_db, "pragma table_info(empiar_entries)"))
+    assert shown[:10] == plugin.LEAD_COLUMNS["empiar_entries"]
+    # A column the reader hides stays hidden; columns the reader chose are shown as chosen.
+    hidden = header_columns(get(portal_db, "/portal/empiar_entries?_nocol=title").text)
+    assert hidden == [c for c in plugin.LEAD_COLUMNS["empiar_entries"] if c != "title"]
+    chosen = get(portal_db, "/portal/empiar_entries?_col=status&_col=title").text
+    assert header_columns(chosen) == ["accession", "status", "title"]
+    assert 'href="/portal/empiar_entries" rel="nofollow">back to the columns read first' in chosen
+    # Other tables keep Datasette's order.
+    assert header_columns(get(portal_db, "/portal/emdb_maps").text)[:3] == [
+        "emdb_id",
+        "title",
+        "status",
+    ]
+
+
+def test_table_page_folds_all_but_the_lead_facets(portal_db):
+    html = get(portal_db, "/portal/empiar_entries").text
+    shown, _, folded = html.partition('<details class="portal-more-facets">')
+    facets = r'class="facet-info [^"]*" id="facet-([a-z_]+)"'
+    assert re.findall(facets, shown) == plugin.LEAD_FACETS["empiar_entries"]
+    metadata = load_metadata()["databases"]["empiar"]["tables"]["empiar_entries"]["facets"]
+    every = {f if isinstance(f, str) else f["array"] for f in metadata}
+    assert set(re.findall(facets, folded)) == every - set(plugin.LEAD_FACETS["empiar_entries"])
+    # A lead facet shows its first values, the rest folded under "n more".
+    experiment_types = re.search(r'id="facet-experiment_type".*?</ul>\s*</div>', html, re.S)[0]
+    first, _, rest = experiment_types.partition('class="portal-facet-more"')
+    assert first.count("<li>") == plugin.FACET_VALUES_SHOWN and rest.count("<li>") > 0
+    # A facet the reader asked for, or chose a value of, is shown, with all its values.
+    html = get(portal_db, "/portal/empiar_entries?scale=virus").text
+    shown = html.partition('<details class="portal-more-facets">')[0]
+    assert 'id="facet-scale"' in shown
+    html = get(portal_db, "/portal/empiar_entries?_facet=image_count").text
+    assert 'id="facet-image_count"' in html.partition('<details class="portal-more-facets">')[0]
+
+
+def test_descriptions_render_their_code_spans_and_escape_the_rest(portal_db):
+    html = get(portal_db, "/portal/empiar_entries").text
+    assert "<code>EMD-25107</code>" in html and "`EMD-25107`" not in html
+    description = re.search(r'<div class="metadata-description">(.*?)</div>', html, re.S)[1]
+    assert "`" not in description and "flattened for browsing" in description
+    assert "<code>&lt;2 Å</code>" in html  # a column description, folded away
+    assert plugin.inline_markdown("a `<b>` & <i>x</i> `") == (
+        "a <code>&lt;b&gt;</code> &amp; &lt;i&gt;x&lt;/i&gt; `"
+    )
+
+
+# Search: rank order, ids, syntax ---------------------------------------------------------
+
+
+def test_a_searched_table_page_goes_to_the_ranked_search(portal_db):
+    ranked = "/-/search?q=ribosome&table=empiar_entries"
+    r = get(portal_db, "/portal/empiar_entries?_search=ribosome")
+    assert r.status_code == 302 and r.headers["location"] == ranked
+    # What the table's own form sends: its empty filter row and the default order.
+    form = "_filter_column=&_filter_op=exact&_filter_value=&_sort=release_date&_sort_by_desc=on"
+    r = get(portal_db, f"/portal/empiar_entries?_search=ribosome&{form}")
+    assert r.status_code == 302 and r.headers["location"] == ranked
+    # A sort, filter or format the reader chose keeps Datasette's table page.
+    for path in (
+        "/portal/empiar_entries?_search=ribosome&_sort=accession",
+        "/portal/empiar_entries?_search=ribosome&_sort_desc=release_date",
+        "/portal/empiar_entries?_search=ribosome&_filter_column=&_filter_op=exact"
+        "&_filter_value=&_sort=accession",
+        "/portal/empiar_entries?_search=ribosome&technique=cryo_em",
+        "/portal/empiar_entries.json?_search=ribosome",
+        "/portal/empiar_entries",
+    ):
+        r = get(portal_db, path)
+        assert "/-/search" not in r.headers.get("location", "") and r.status_code < 400, path
+    assert get(portal_db, "/portal/emdb_maps?_search=Lassa").headers["location"] == (
+        "/-/search?q=Lassa&table=emdb_maps"
+    )
+
+
+def ranked(db, q):
+    return [
+        accession
+        for (accession,) in sql_rows(
+            db,
+            "select e.accession from empiar_entries_fts f join empiar_entries e "
+            "on e.rowid = f.rowid where empiar_entries_fts match ? order by f.rank",
+            (q,),
+        )
+    ]
+
+
+def test_search_results_come_in_rank_order(portal_db):
+    best = ranked(portal_db, "ribosome")
+    by_date = sql_rows(portal_db, "select accession from empiar_entries order by release_date desc")
+    newest = [a for (a,) in by_date if a in best]
+    assert len(best) > 2 and best != newest  # the two orders differ, so the test can tell
+    found = get(portal_db, "/-/search.json?q=ribosome&table=empiar_entries").json()
+    assert [r["accession"] for r in found["results"]["empiar_entries"]["rows"]] == best
+    assert search(portal_db, "ribosome")["empiar_entries"] == best
+    html = get(portal_db, "/-/search?q=ribosome&table=empiar_entries").text
+    assert re.findall(r'href="/portal/empiar_entries/(EMPIAR-\d+)"', html) == best
+    # Datasette's own page, newest first, with facets: one click away, and back.
+    assert 'href="/portal/empiar_entries?_search=ribosome&amp;_sort_desc=release_date"' in html
+    html = get(portal_db, "/portal/empiar_entries?_search=ribosome&_sort_desc=release_date").text
+    assert '<a href="/-/search?q=ribosome&amp;table=empiar_entries">the best matches first' in html
+
+
+def test_one_front_door_searched_a_page_at_a_time(portal_db, monkeypatch):
+    monkeypatch.setattr(plugin, "SEARCH_PAGE", 2)
+    best = ranked(portal_db, "ribosome")
+    pages = []
+    for page in (1, 2, 3):
+        r = get(portal_db, f"/-/search.json?q=ribosome&table=empiar_entries&page={page}")
+        pages += [row["accession"] for row in r.json()["results"]["empiar_entries"]["rows"]]
+    assert pages == best
+    html = get(portal_db, "/-/search?q=ribosome&table=empiar_entries&page=2").text
+    assert 'href="/-/search?q=ribosome&amp;table=empiar_entries&amp;page=3" rel="next"' in html
+    assert 'href="/-/search?q=ribosome&amp;table=empiar_entries&amp;page=1" rel="prev"' in html
+    assert get(portal_db, "/-/search?q=ribosome&table=nosuch").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("q", "table", "pk"),
+    [
+        ("10442", "empiar_entries", "EMPIAR-10442"),
+        ("empiar-10442", "empiar_entries", "EMPIAR-10442"),
+        ("EMPIAR-10442", "empiar_entries", "EMPIAR-10442"),
+        ("emd-90010", "emdb_maps", "EMD-90010"),
+        ("25107", "emdb_maps", "EMD-25107"),
+        ("9z01", "pdb_models", "9Z01"),
+    ],
+)
+def test_an_id_in_any_case_finds_and_opens_its_record(portal_db, q, table, pk):
+    assert search(portal_db, q)[table][0] == pk
+    scoped = get(portal_db, f"/-/search.json?q={q}&table={table}").json()
+    assert scoped["results"][table]["rows"][0][plugin.TABLE_PK[table]] == pk
+    # What the header's box sends: the record's own page.
+    r = get(portal_db, f"/-/search?q={q}")
+    assert r.status_code == 302 and r.headers["location"] == f"/portal/{table}/{pk}"
+    # The table's search box: the record first.
+    r = get(portal_db, f"/portal/{table}?_search={q}")
+    html = get(portal_db, r.headers["location"]).text
+    assert html.index(f'href="/portal/{table}/{pk}"') < html.index("</tbody>")
+
+
+def test_prefix_phrase_and_boolean_queries(portal_db):
+    def entries(q):
+        return set(search(portal_db, q)["empiar_entries"])
+
+    ribosome, lassa = entries("ribosome"), entries("Lassa")
+    assert ribosome and lassa and not ribosome & lassa
+    assert entries("riboso*") >= ribosome and entries("riboso") == set()
+    assert entries("Lassa OR ribosome") == lassa | ribosome
+    assert entries("ribosome NOT yeast") == ribosome - entries("yeast") != ribosome
+    assert entries("(Lassa OR ribosome) AND human") == (lassa | ribosome) & entries("human")
+    assert entries('"Lassa virus"') <= lassa
+
+
+@pytest.mark.parametrize("q", ['"unbalanced', "AND OR (", "a (b", "NEAR(", "*", ")(", "NOT"])
+def test_a_malformed_query_is_read_as_words_never_an_error(portal_db, q):
+    r = get(portal_db, f"/-/search.json?q={q}")
+    assert r.status_code == 200 and r.json()["error"] is None
+    for path in (f"/-/search?q={q}", f"/-/search?q={q}&table=empiar_entries"):
+        r = get(portal_db, path)
+        assert r.status_code == 200, path
+        assert 'id="portal-search-form"' in r.text and "Error" not in r.text
+    # Datasette's own table search never fails on it either.
+    r = get(portal_db, f"/portal/empiar_entries?_search={q}&_sort=accession")
+    assert r.status_code == 200 and re.search(r"\d+ rows? where search matches", r.text)
+
+
+def test_a_malformed_query_says_what_was_searched(portal_db):
+    r = get(portal_db, "/-/search?q=AND+OR+(")
+    assert "its words were searched for: <code>&#34;AND&#34; &#34;OR&#34;</code>" in r.text
+    assert get(portal_db, "/-/search.json?q=a+(b").json()["words"] == '"a" "b"'
+    assert get(portal_db, '/-/search.json?q="unbalanced').json()["words"] is None
+
+
+# Home page and footer --------------------------------------------------------------------
+
+
+def test_home_page_says_when_and_from_where_it_was_harvested(portal_db, tmp_path):
+    html = get(portal_db, "/").text
+    assert re.search(r"Last harvested <strong>\d{4}-\d\d-\d\d \d\d:\d\d UTC</strong>", html)
+    assert re.search(r"from the archives at 127\.0\.0\.1:\d+\.", html)  # the loopback server
+    demo = tmp_path / "demo.db"
+    result = run_cli("demo", "--db", str(demo), "--no-serve")
+    assert result.returncode == 0, result.stderr
+    html = get(demo, "/").text
+    assert "from the <strong>demo sample</strong> bundled with empiar-mirror" in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/portal",
+        "/portal/empiar_entries",
+        "/portal/empiar_entries/EMPIAR-90010",
+        "/-/search",
+        "/-/charts",
+        "/portal/largest_datasets",
+        "/portal/no_such_table",
+    ],
+)
+def test_every_page_shows_the_version(portal_db, path):
+    version = importlib.metadata.version("empiar-mirror")
+    html = get(portal_db, path).text
+    assert f'<span class="portal-version">empiar-mirror {version}</span>' in html

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from empiar_mirror.harvester.raw.normalize import normalize_emdb_id
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     OrganizationRoleEnum,
@@ -15,7 +16,6 @@ from empiar_mirror.index.lambda_ber.enums import (
 from empiar_mirror.index.lambda_ber.record import distinct
 
 _ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[0-9X]$")
-_EMD_RE = re.compile(r"^(?:EMD-?)?(\d{4,})$", re.IGNORECASE)
 
 
 def slug(text: str) -> str:
@@ -28,10 +28,8 @@ def orcid_url(orcid: str | None) -> str | None:
     return None
 
 
-def emdb_id(value: str) -> str | None:
-    """'EMD-1234', 'emd-1234', '1234' -> 'EMD-1234'; None for anything else."""
-    match = _EMD_RE.match(value.strip())
-    return f"EMD-{match.group(1)}" if match else None
+# The mappings' name for it: an EMDB id in a reference, normalized, or None if it is none.
+emdb_id = normalize_emdb_id
 
 
 def json_list(values) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from empiar_mirror.harvester.mapping import vocab
+import functools
+import logging
+
+from empiar_mirror.harvester.mapping import instruments, vocab
 from empiar_mirror.harvester.mapping.common import (
     People,
     funders,
@@ -39,6 +42,24 @@ from empiar_mirror.index.lambda_ber.record import (
 )
 
 MAP_FILES = "https://files.wwpdb.org/pub/emdb/structures/{emdb_id}/{folder}/{file}"
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _log_unknown(kind: str, value: str) -> None:
+    # Once per process, so once per run: every harvest and reindex is a process of its own.
+    log.warning("unknown %s %r kept as its own family", kind, value)
+
+
+def _family(kind: str, value: str | None) -> str | None:
+    """The family of a served microscope or detector spelling; one the vocabulary lacks is
+    logged, and kept as a family of its own."""
+    found = (
+        instruments.classify_microscope if kind == "microscope" else instruments.classify_detector
+    )(value)
+    if value and not found.known:
+        _log_unknown(kind, value)
+    return found.family
 
 
 def _property(owner_table: str, owner_id: str, label: str, value: str | None) -> list[lb._Model]:
@@ -412,6 +433,8 @@ def map_emdb(e: EmdbEntry) -> Mapped:
         "organisms": json_list(o.name for o in e.organisms),
         "microscope": e.microscope,
         "detector": e.detector,
+        "microscope_family": _family("microscope", e.microscope),
+        "detector_family": _family("detector", e.detector),
         "voltage_kv": e.voltage_kv,
         "software": json_list(s.name for s in e.software),
         "pdb_ids": json_list(normalize_pdb_id(p) for p in e.pdb_ids),
@@ -433,6 +456,8 @@ def map_not_public(emdb_id: str) -> Mapped:
         "organisms": "[]",
         "microscope": None,
         "detector": None,
+        "microscope_family": None,
+        "detector_family": None,
         "voltage_kv": None,
         "software": "[]",
         "pdb_ids": "[]",

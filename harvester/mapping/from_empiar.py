@@ -18,6 +18,7 @@ from empiar_mirror.index.archives import EMPIAR
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
+    ExperimentalMethodEnum,
     FileFormatEnum,
     InputTypeEnum,
     OrganizationRoleEnum,
@@ -35,6 +36,9 @@ from empiar_mirror.index.lambda_ber.record import (
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
+# An entry linking more maps than this names no imageset as any one map's input, only its
+# experiment: its rows stay linear in its size, not maps x imagesets (1,200 x 1,200 = 1.44 M).
+MAX_MAPS_WITH_INPUTS = 10
 
 
 def _contact(people: People, local: str, contact: Contact) -> str:
@@ -178,14 +182,17 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     return records
 
 
+def _own_technique(entry: Entry) -> tuple[TechniqueEnum, ExperimentalMethodEnum | None, str]:
+    """Technique, method and source from the entry's own type, categories and words."""
+    texts = [entry.title, *(t for i in entry.imagesets for t in (i.name, i.details))]
+    return vocab.own_technique(entry.experiment_type, [i.category for i in entry.imagesets], texts)
+
+
 def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
     experiment_id = f"{dataset_id}/experiment"
-    technique, method = vocab.EXPERIMENT_TYPE.get(
-        entry.experiment_type or "", (vocab.DEFAULT_TECHNIQUE, None)
-    )
-    categories = {i.category for i in entry.imagesets}
-    if technique == TechniqueEnum.cryo_em and categories & vocab.TOMOGRAPHY_CATEGORIES:
-        technique = TechniqueEnum.cryo_et
+    # The entry's own evidence, kept as its experiment's: the linked maps may outweigh it in
+    # the front door (front_doors.refresh), never here, so the mapping stays a pure function.
+    technique, method, _ = _own_technique(entry)
     collected = [i for i in entry.imagesets if i.category in vocab.COLLECTION_CATEGORIES]
     first = collected[0] if collected else None
     movies = [i for i in collected if i.category == "micrographs - multiframe"]
@@ -298,7 +305,9 @@ def map_entry(entry: Entry) -> Mapped:
     records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
     records += _imagesets(entry, dataset_id, experiment_id, number)
     # EMPIAR is the authoritative side of the link: its data collection fed these maps'
-    # reconstructions, and its imagesets were their raw input.
+    # reconstructions, and its imagesets were their raw input (which imageset fed which map is
+    # a fair guess only for an entry linking few maps).
+    fed = len(entry.imagesets) if len(emdb_ids) <= MAX_MAPS_WITH_INPUTS else 0
     for emd in emdb_ids:
         workflow_id = f"emdb:{emd}/workflow/reconstruction"
         records.append(
@@ -313,10 +322,11 @@ def map_entry(entry: Entry) -> Mapped:
                 input_type=InputTypeEnum.raw_data,
                 x_owner=dataset_id,
             )
-            for k in range(1, len(entry.imagesets) + 1)
+            for k in range(1, fed + 1)
         ]
 
     experiment = next(r for r in records if isinstance(r, lb.ExperimentRun))
+    own_source = _own_technique(entry)[2]
     primary = entry.citation[0] if entry.citation else None
     release = iso_date(entry.release_date)
     pixel_sizes = [i.pixel_width for i in entry.imagesets if i.pixel_width]
@@ -327,6 +337,10 @@ def map_entry(entry: Entry) -> Mapped:
         "status": entry.status,
         "experiment_type": entry.experiment_type,
         "technique": experiment.technique,
+        "experimental_method": experiment.experimental_method,
+        # Until the linked maps are weighed (front_doors.refresh), the own evidence decides.
+        "technique_source": own_source,
+        "own_technique_source": own_source,
         "scale": entry.scale,
         "deposition_date": iso_date(entry.deposition_date),
         "release_date": release,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from empiar_mirror.index.front_doors import GENERIC_EXPERIMENT_TYPES
 from empiar_mirror.index.lambda_ber.enums import (
     DataTypeEnum,
     DetectorModeEnum,
@@ -56,7 +59,6 @@ COLLECTION_CATEGORIES = {
     "micrographs - multiframe",
     "micrographs - focal pairs - unprocessed",
 }
-TOMOGRAPHY_CATEGORIES = {"tilt series", "micrographs - tilt series", "subtomograms"}
 
 DATA_FORMAT: dict[str, FileFormatEnum] = {
     "MRC": FileFormatEnum.mrc,
@@ -102,6 +104,70 @@ def technique_for(method: ExperimentalMethodEnum | None) -> TechniqueEnum:
     if method == ExperimentalMethodEnum.electron_crystallography:
         return TechniqueEnum.microed
     return TechniqueEnum.cryo_em
+
+
+# What an EMPIAR entry's own record says of its technique and method, strongest evidence first
+# (the linked maps, stronger still, are weighed in index/front_doors.py `refresh`). Only for the
+# experiment types that name no technique (GENERIC_EXPERIMENT_TYPES): elsewhere the type decides,
+# since words and categories mislead there (SXT and ssET collect tilt series, CLEM entries hold
+# "electron tomograms" of resin sections).
+Evidence = tuple[TechniqueEnum, ExperimentalMethodEnum | None]
+_M = ExperimentalMethodEnum
+_ET = (TechniqueEnum.cryo_et, _M.electron_tomography)
+_STA = (TechniqueEnum.cryo_et, _M.subtomogram_averaging)
+_ED = (TechniqueEnum.microed, _M.electron_diffraction)
+_EC = (TechniqueEnum.microed, _M.electron_crystallography)
+_SPA = (TechniqueEnum.cryo_em, _M.single_particle_analysis)
+_HELICAL = (TechniqueEnum.cryo_em, _M.helical_reconstruction)
+_VOLUME_EM = (TechniqueEnum.electron_microscopy, None)
+_SERIAL_SECTION_ET = (TechniqueEnum.electron_microscopy, _M.electron_tomography)
+_XRAY = (TechniqueEnum.xray_tomography, None)
+# Imageset category -> evidence; the first category of this table an entry has wins.
+CATEGORY_EVIDENCE: dict[str, Evidence] = {
+    "subtomograms": _STA,
+    "tilt series": _ET,
+    "micrographs - tilt series": _ET,
+    "diffraction images": _ED,
+}
+# Words of the title and the imagesets' names and details (case-insensitive); the first rule of
+# this table that matches anywhere wins. Order is what guards against false positives: sub-
+# tomograms before tomograms ("Sub-tomogram" holds "tomogram"); X-ray, array and serial-section
+# tomography before cryo-ET's words; cryo-ET before FIB-SEM, whose name cryo-ET entries use for
+# the milling of their lamellae ("cryo-FIB lamellae" alone names no technique).
+TEXT_EVIDENCE: tuple[tuple[re.Pattern[str], Evidence], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), evidence)
+    for pattern, evidence in (
+        (r"\bsub-?tomogram", _STA),
+        (r"\bsoft x-?ray\b|\bx-?ray (?:micro-?)?(?:ct|tomograph)|\bmicro-?ct\b", _XRAY),
+        (r"\barray tomography\b", _VOLUME_EM),
+        (r"\bserial[- ]section(?:ed)? (?:electron )?tomograph", _SERIAL_SECTION_ET),
+        (r"\bcryo-?et\b|\btomogra(?:ms?|phy|phic)\b|\btilt[- ]series\b", _ET),
+        (r"\bmicro-?ed\b|\b3d[- ]ed\b|\belectron diffraction\b", _ED),
+        (r"\belectron crystallograph", _EC),
+        (r"\bfib[-/ ]?sem\b|\bserial block[- ]face\b|\bsbf-?sem\b|\batum-?sem\b", _VOLUME_EM),
+        (r"\bhelical (?:reconstruction|processing|refinement)\b", _HELICAL),
+        (r"\bsingle[- ]particle\b", _SPA),
+    )
+)
+
+
+def own_technique(
+    experiment_type: str | None, categories: list[str | None], texts: list[str | None]
+) -> tuple[TechniqueEnum, ExperimentalMethodEnum | None, str]:
+    """Technique, method and how they were decided (`imagesets`, `text`, `experiment_type`)
+    from an EMPIAR entry's own record. Pure."""
+    by_type = EXPERIMENT_TYPE.get(experiment_type or "", (DEFAULT_TECHNIQUE, None))
+    if experiment_type not in GENERIC_EXPERIMENT_TYPES:
+        return (*by_type, "experiment_type")
+    held = set(categories)
+    for category, evidence in CATEGORY_EVIDENCE.items():
+        if category in held:
+            return (*evidence, "imagesets")
+    words = "\n".join(t for t in texts if t)
+    for pattern, evidence in TEXT_EVIDENCE:
+        if pattern.search(words):
+            return (*evidence, "text")
+    return (*by_type, "experiment_type")
 
 
 DETECTOR_MODE: dict[str, DetectorModeEnum] = {

@@ -11,7 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from empiar_mirror.harvester.raw.normalize import iso_date, listify, normalize_pdb_id
+from empiar_mirror.harvester.raw.normalize import (
+    bounded,
+    clean_text,
+    finite,
+    iso_date,
+    listify,
+    normalize_emdb_id,
+    normalize_pdb_id,
+    set_aside,
+)
 
 # Image-processing steps whose software EMDB lists, in processing order.
 PROCESSING_STEPS = (
@@ -51,28 +60,38 @@ def text(value: Any) -> str | None:
     value = unwrap(value)
     if value is None or isinstance(value, (dict, list)):
         return None
-    value = str(value).strip()
+    value = clean_text(str(value)).strip()
     return value or None
 
 
 def number(value: Any) -> float | None:
+    """A finite float, or None; NaN, Infinity and 1e400 are set aside."""
     value = unwrap(value)
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return float(value)
+        return finite(float(value), value)
+    except OverflowError:  # an integer too large for a float
+        set_aside(value, "too large for a float")
+        return None
     except (TypeError, ValueError):
         return None
 
 
 def integer(value: Any) -> int | None:
     n = number(value)
-    return int(n) if n is not None else None
+    return bounded(int(n), value) if n is not None else None
 
 
 def first(value: Any) -> Any:
     items = listify(value)
     return items[0] if items else None
+
+
+def first_object(value: Any) -> dict:
+    """The first object of an element, or {} when it is not one (a string in its place)."""
+    item = first(value)
+    return item if isinstance(item, dict) else {}
 
 
 class Person(BaseModel):
@@ -296,11 +315,11 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         raise ValueError("expected an EMDB entry document with an emdb_id")
     admin = doc.get("admin") if isinstance(doc.get("admin"), dict) else {}
     dates = admin.get("key_dates") if isinstance(admin.get("key_dates"), dict) else {}
-    sd = first(get(doc, "structure_determination_list", "structure_determination")) or {}
-    ip = first(sd.get("image_processing")) or {}
-    mic = first(get(sd, "microscopy_list", "microscopy")) or {}
-    rec = first(get(mic, "image_recording_list", "image_recording")) or {}
-    prep = first(get(sd, "specimen_preparation_list", "specimen_preparation")) or {}
+    sd = first_object(get(doc, "structure_determination_list", "structure_determination"))
+    ip = first_object(sd.get("image_processing"))
+    mic = first_object(get(sd, "microscopy_list", "microscopy"))
+    rec = first_object(get(mic, "image_recording_list", "image_recording"))
+    prep = first_object(get(sd, "specimen_preparation_list", "specimen_preparation"))
     final = (
         ip.get("final_reconstruction") if isinstance(ip.get("final_reconstruction"), dict) else {}
     )
@@ -362,17 +381,19 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         _map("mask", m) for m in listify(get(interpretation, "segmentation_list", "segmentation"))
     ]
 
+    # Ids that are no PDB or EMDB id are dropped: they must never become URLs or links.
     pdb_ids = []
     for ref in listify(get(doc, "crossreferences", "pdb_list", "pdb_reference")):
         pdb = text(ref.get("pdb_id")) if isinstance(ref, dict) else None
-        if pdb and normalize_pdb_id(pdb) not in pdb_ids:
-            pdb_ids.append(normalize_pdb_id(pdb))
+        pdb = normalize_pdb_id(pdb) if pdb else None
+        if pdb and pdb not in pdb_ids:
+            pdb_ids.append(pdb)
     related = [
-        text(r.get("emdb_id"))
+        emd
         for r in listify(get(doc, "crossreferences", "emdb_list", "emdb_reference"))
         if isinstance(r, dict)
-        and text(r.get("emdb_id"))
-        and text(r.get("emdb_id")) != doc["emdb_id"]
+        and (emd := normalize_emdb_id(text(r.get("emdb_id")) or ""))
+        and emd != doc["emdb_id"]
     ]
     selected = [
         integer(p.get("number_selected"))

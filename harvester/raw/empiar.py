@@ -6,7 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from empiar_mirror.harvester.raw.normalize import LooseFloat, LooseInt, LooseStr, NameList, listify
+from empiar_mirror.harvester.raw.normalize import (
+    CleanStr,
+    LooseFloat,
+    LooseInt,
+    LooseStr,
+    NameList,
+    SizeStr,
+    listify,
+)
 
 
 class _Raw(BaseModel):
@@ -104,13 +112,13 @@ class Entry(_Raw):
     """One EMPIAR entry; `accession` comes from the response's wrapping key, not the body."""
 
     accession: str
-    title: str
+    title: CleanStr
     status: LooseStr = None
     deposition_date: LooseStr = None
     release_date: LooseStr = None
     update_date: LooseStr = None
     obsolete_date: LooseStr = None
-    dataset_size: LooseStr = None
+    dataset_size: SizeStr = None
     experiment_type: LooseStr = None
     scale: LooseStr = None
     entry_doi: LooseStr = None

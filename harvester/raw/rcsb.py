@@ -16,7 +16,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from empiar_mirror.harvester.raw.emdb import Person, integer, number, text
-from empiar_mirror.harvester.raw.normalize import iso_date, listify
+from empiar_mirror.harvester.raw.normalize import (
+    iso_date,
+    listify,
+    normalize_emdb_id,
+    normalize_pdb_id,
+)
 
 # The GraphQL selection: the fields parse_rcsb reads, under their GraphQL names. It is also the
 # canonical shape of a stored entry (see canonical_entry), whichever route fetched it.
@@ -187,6 +192,16 @@ class RcsbEntry(BaseModel):
     ramachandran_outliers_percent: float | None = None
 
 
+def _emdb_id(value: Any) -> str | None:
+    found = text(value)
+    return normalize_emdb_id(found) if found else None
+
+
+def _pdb_id(value: Any) -> str | None:
+    found = text(value)
+    return normalize_pdb_id(found) if found else None
+
+
 def _first(doc: dict, key: str) -> dict:
     value = listify(doc.get(key))
     return value[0] if value and isinstance(value[0], dict) else {}
@@ -218,7 +233,7 @@ def parse_rcsb(doc: Any) -> RcsbEntry:
     primary = primary or next((c for c in citations if c.get("id") == "primary"), None)
     resolutions = [r for r in listify(info.get("resolution_combined")) if number(r) is not None]
     major, minor = accession.get("major_revision"), accession.get("minor_revision")
-    emdb_ids = [text(x) for x in listify(ids.get("emdb_ids")) if text(x)]
+    emdb_ids = list(listify(ids.get("emdb_ids")))
     for rel in listify(doc.get("pdbx_database_related")):
         # An associated EM volume is the map the model was built into (RCSB's own rule).
         if (
@@ -226,7 +241,9 @@ def parse_rcsb(doc: Any) -> RcsbEntry:
             and text(rel.get("db_name")) == "EMDB"
             and (text(rel.get("content_type")) == "associated EM volume")
         ):
-            emdb_ids.append(text(rel.get("db_id")))
+            emdb_ids.append(rel.get("db_id"))
+    # Ids that are no EMDB or PDB id are dropped: they must never become URLs or links.
+    emdb_ids = [e for x in emdb_ids if (e := _emdb_id(x))]
     authors = sorted(
         (
             a
@@ -289,11 +306,11 @@ def parse_rcsb(doc: Any) -> RcsbEntry:
         status=text(accession.get("status_code")),
         revision=f"{major}.{minor}" if major is not None and minor is not None else None,
         emdb_ids=list(dict.fromkeys(emdb_ids)),
-        related_emdb_ids=[text(x) for x in listify(ids.get("related_emdb_ids")) if text(x)],
+        related_emdb_ids=[e for x in listify(ids.get("related_emdb_ids")) if (e := _emdb_id(x))],
         replaces=[
-            text(r.get("replace_pdb_id")).upper()
+            p
             for r in listify(doc.get("pdbx_database_PDB_obs_spr"))
-            if isinstance(r, dict) and text(r.get("replace_pdb_id"))
+            if isinstance(r, dict) and (p := _pdb_id(r.get("replace_pdb_id")))
         ],
         authors=[
             Person(name=text(a["name"]), orcid=text(a.get("identifier_ORCID"))) for a in authors
@@ -338,9 +355,8 @@ def parse_holdings(doc: Any, pdb_id: str) -> Holdings:
     combined = doc.get("rcsb_repository_holdings_combined") if isinstance(doc, dict) else None
     if not isinstance(combined, dict):
         raise ValueError("expected rcsb_repository_holdings_combined in the holdings answer")
-    replaced = combined.get("id_code_replaced_by_latest")
     return Holdings(
         pdb_id=pdb_id,
         status=text(combined.get("status_code")),
-        replaced_by=text(replaced).upper() if text(replaced) else None,
+        replaced_by=_pdb_id(combined.get("id_code_replaced_by_latest")),
     )

@@ -6,6 +6,7 @@ label is escaped here (markupsafe), so archive text cannot inject markup into th
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 OTHER = "#999999"
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
 TOP_N = 10  # microscopes and detectors shown
+INSTRUMENT_FAMILIES = {"microscopes": "microscope_families", "detectors": "detector_families"}
 
 
 @dataclass
@@ -244,12 +246,13 @@ CHARTS = [
     ChartSpec(
         "microscopes",
         "Most used microscopes",
-        "Entries per microscope model of their linked EMDB maps (top 10).",
+        "Entries per microscope family of their linked EMDB maps (top 10): one bar for an "
+        "instrument however EMDB spells it.",
     ),
     ChartSpec(
         "detectors",
         "Most used detectors",
-        "Entries per detector model of their linked EMDB maps (top 10).",
+        "Entries per detector family of their linked EMDB maps (top 10).",
     ),
     ChartSpec(
         "sizes",
@@ -289,14 +292,17 @@ async def render(slug: str, db, table_url: str) -> Markup:
             spec.title, slug, cats, {"entries": [r[1] for r in rows]}, hrefs, "entries"
         )
     if slug in ("microscopes", "detectors"):
+        # By family, so one instrument is one bar however EMDB spells it (FEI / TFS KRIOS).
+        column = INSTRUMENT_FAMILIES[slug]
         rows = (
             await db.execute(
                 f"select j.value, count(distinct e.accession) from empiar_entries e, "
-                f"json_each(e.{slug}) j group by 1 order by 2 desc, 1 limit {TOP_N}"
+                f"json_each(e.{column}) j group by 1 order by 2 desc, 1 limit {TOP_N}"
             )
         ).rows
         bars = [
-            Bar(r[0], r[1], _table_url(table_url, **{f"{slug}__arraycontains": r[0]})) for r in rows
+            Bar(r[0], r[1], _table_url(table_url, **{f"{column}__arraycontains": r[0]}))
+            for r in rows
         ]
         return bar_chart(spec.title, slug, bars)
     if slug == "sizes":
@@ -328,7 +334,14 @@ async def render(slug: str, db, table_url: str) -> Markup:
     raise KeyError(slug)
 
 
+# The release years the chart spans: a bad date (0000-01-01) must not stretch it over centuries
+# (89,346 px). Entries dated outside are left out of it.
+FIRST_RELEASE_YEAR = 1990
+
+
 def _releases(spec: ChartSpec, rows: list[tuple], table_url: str) -> Markup:
+    last = dt.date.today().year + 1
+    rows = [r for r in rows if isinstance(r[0], int) and FIRST_RELEASE_YEAR <= r[0] <= last]
     if not rows:
         return _empty(spec.title, spec.slug)
     years = range(min(r[0] for r in rows), max(r[0] for r in rows) + 1)
