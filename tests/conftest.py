@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -123,3 +129,66 @@ def datasette_get(db: Path, path: str):
 def harvested_db(tmp_path_factory) -> Path:
     """The bundled sample harvested once per test session; tests must only read it."""
     return harvested_sample(tmp_path_factory.mktemp("harvested"), "mirror.db")
+
+
+@pytest.fixture(scope="session")
+def wheel_path(tmp_path_factory) -> Path:
+    """The project's wheel, built once per session with this environment's setuptools."""
+    out = tmp_path_factory.mktemp("wheel")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(out), str(root)],
+        check=True,
+        capture_output=True,
+        timeout=SERVER_START_GUARD,
+    )
+    (path,) = out.glob("empiar_mirror-*.whl")
+    return path
+
+
+# A server started as a user starts it, in its own process ----------------------------------
+
+SERVER_START_GUARD = 120  # seconds; only ever reached when something hangs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str) -> tuple[int, Message, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+@contextmanager
+def running(args: list[str], port: int, cwd: Path | None = None, log: Path | None = None):
+    """A server in its own process, as a user starts it; yields its base URL, stopped by PID."""
+    out = open(log or os.devnull, "wb")  # noqa: SIM115 -- closed below, after the process
+    proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_GUARD
+        while True:
+            try:
+                if http_get(base + "/-/versions.json")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{args[:3]} did not start: {log.read_text() if log else ''}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()

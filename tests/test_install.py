@@ -5,41 +5,21 @@ from __future__ import annotations
 
 import ast
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import free_port, http_get, running
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (path,) = out.glob("empiar_mirror-*.whl")
-    return zipfile.ZipFile(path)
+def wheel(wheel_path) -> zipfile.ZipFile:
+    return zipfile.ZipFile(wheel_path)
 
 
 def test_the_wheel_has_one_top_level_name(wheel):
@@ -96,33 +76,15 @@ def test_read_only_commands_load_no_network_stack(harvested_db, command):
     assert result.returncode == 0, result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_plain_datasette_shows_the_portal(harvested_db, tmp_path):
-    port = _free_port()
-    log = (tmp_path / "datasette.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "datasette"), "serve", str(harvested_db), "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    port = free_port()
+    args = [str(BIN / "datasette"), "serve", str(harvested_db), "-p", str(port)]
+    with running(args, port, log=tmp_path / "datasette.log") as base:
 
-    def get(path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(base + path, timeout=10) as resp:
-            return resp.status, resp.read().decode()
+        def get(path: str) -> tuple[int, str]:
+            status, _, body = http_get(base + path)
+            return status, body.decode()
 
-    try:
-        for _ in range(100):
-            try:
-                get("/-/versions.json")
-                break
-            except OSError:
-                time.sleep(0.1)
         plugins = json.loads(get("/-/plugins.json")[1])
         assert "empiar-mirror" in {p["name"] for p in plugins}
         # The bundled metadata, under whatever name the file is served.
@@ -136,6 +98,3 @@ def test_plain_datasette_shows_the_portal(harvested_db, tmp_path):
         assert status == 200 and "portal-kicker" in page
         status, css = get("/-/static-plugins/empiar-mirror/portal.css")
         assert status == 200 and "portal" in css
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

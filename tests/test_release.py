@@ -15,18 +15,23 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
-from contextlib import contextmanager
-from email.message import Message
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GOOD_ENTRIES_COUNT, datasette_get, harvest, query, run_cli, table_dump
+from conftest import (
+    GOOD_ENTRIES_COUNT,
+    datasette_get,
+    free_port,
+    harvest,
+    http_get,
+    query,
+    run_cli,
+    running,
+    table_dump,
+)
 from sqlite_utils import Database
 from test_export import validator  # noqa: F401 -- the lambda-ber validator fixture
 
@@ -56,52 +61,10 @@ def _copy(source: Path, target: Path) -> Path:
     return target
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, Message, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
-
-
 def _json(url: str):
-    status, _, body = _get(url)
+    status, _, body = http_get(url)
     assert status == 200, (url, status, body[:300])
     return json.loads(body)
-
-
-@contextmanager
-def _running(args: list[str], port: int, cwd: Path | None = None, log: Path | None = None):
-    """A server in its own process, as a user starts it; yields its base URL, stopped by PID."""
-    out = open(log or os.devnull, "wb")  # noqa: SIM115 -- closed below, after the process
-    proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + HANG_GUARD
-        while True:
-            try:
-                if _get(base + "/-/versions.json")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{args[:3]} did not start: {log.read_text() if log else ''}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
 
 
 def _ds_get(path: str, *files: Path, immutables: tuple[Path, ...] = ()):
@@ -223,19 +186,19 @@ def test_snapshot_errors_are_one_line(harvested_db, tmp_path):
 
 
 def test_serve_passes_datasette_options_through(public_db, tmp_path):
-    port = _free_port()
+    port = free_port()
     args = [
         *(sys.executable, "-m", "empiar_mirror.harvester", "serve"),
         *("-i", str(public_db), "--port", str(port), "--cors", "--crossdb"),
         *("--setting", "max_returned_rows", "50", "--setting", "sql_time_limit_ms", "2000"),
     ]
-    with _running(args, port, log=tmp_path / "serve.log") as base:
-        status, _, body = _get(base + "/public.db")
+    with running(args, port, log=tmp_path / "serve.log") as base:
+        status, _, body = http_get(base + "/public.db")
         assert status == 200 and body == public_db.read_bytes()
         settings = _json(base + "/-/settings.json")
         assert settings["max_returned_rows"] == 50 and settings["sql_time_limit_ms"] == 2000
         assert settings["suggest_facets"] is False  # ours stay where not overridden
-        _, headers, _ = _get(base + "/public.json")
+        _, headers, _ = http_get(base + "/public.json")
         assert headers.get("access-control-allow-origin") == "*"
         crossdb = _json(
             base + "/_memory.json?sql=select+count(*)+as+n+from+public.empiar_entries&_shape=array"
@@ -322,16 +285,16 @@ def test_datasette_deployment_has_the_portal_without_a_metadata_file(public_db, 
         capture_output=True,
         timeout=HANG_GUARD,
     )
-    port = _free_port()
+    port = free_port()
     serve_args[serve_args.index("--host") + 1] = "127.0.0.1"
     serve_args[serve_args.index("--port") + 1] = str(port)
-    with _running([str(BIN / "datasette"), *serve_args[1:]], port, cwd=kept) as base:
+    with running([str(BIN / "datasette"), *serve_args[1:]], port, cwd=kept) as base:
         assert "empiar-mirror" in {p["name"] for p in _json(base + "/-/plugins.json")}
         tables = _json(base + "/-/metadata.json")["databases"]["public"]["tables"]
         assert tables["empiar_entries"]["description"]
-        status, _, home = _get(base + "/")
+        status, _, home = http_get(base + "/")
         assert status == 200 and b"Charts" in home
-        status, _, body = _get(base + "/public.db")
+        status, _, body = http_get(base + "/public.db")
         assert status == 200 and body == public_db.read_bytes()
 
 
@@ -650,28 +613,10 @@ def test_status_shows_the_version(harvested_db):
     assert report["version"] == version and report["schema_version"] >= 4
 
 
-def test_the_wheel_installs_and_runs_the_demo_from_elsewhere(tmp_path):
+def test_the_wheel_installs_and_runs_the_demo_from_elsewhere(tmp_path, wheel_path):
     """The built wheel alone (no checkout on the path) in a fresh environment whose dependencies
     are this one's: offline, and without installing anything from a package index."""
-    wheels = tmp_path / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheels),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=HANG_GUARD,
-    )
-    (wheel,) = wheels.glob("empiar_mirror-*.whl")
+    wheel = wheel_path
     env = tmp_path / "env"
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=HANG_GUARD
