@@ -6,6 +6,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections import Counter
@@ -25,6 +26,8 @@ from empiar_mirror.index.archives import ARCHIVES
 
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+# The disk holding the database filled up: what was committed before is kept.
+EXIT_DISK_FULL = 4
 SUMMARY_COUNTS = (
     "fetched",
     "not_modified",
@@ -62,6 +65,57 @@ class Group(click.Group):
             else:
                 click.echo(f"empiar-mirror: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
+        except store.DatabaseError as exc:
+            problem = _database_problem(exc)
+            problem.show()
+            sys.exit(problem.exit_code)
+        except sqlite3.Error as exc:
+            problem = _sqlite_problem(exc)
+            if problem is None:
+                raise
+            problem.show()
+            sys.exit(problem.exit_code)
+        except OSError as exc:
+            # Standard output refused what we wrote (a full disk, /dev/full): every other write
+            # names its file, and says so itself.
+            if exc.errno not in _FULL_ERRNOS or exc.filename is not None:
+                raise
+            # Said once: the interpreter's last flush of the same output must not say it again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            Problem(f"cannot write the output: {exc.strerror}").show()
+            sys.exit(EXIT_USAGE)
+
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _errorname(exc: BaseException | None) -> str:
+    """SQLite's primary error name for `exc` (SQLITE_IOERR for SQLITE_IOERR_WRITE), else ''."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return "_".join(name.split("_")[:2])
+
+
+def _sqlite_problem(exc: sqlite3.Error) -> Problem | None:
+    """The one line for an SQLite failure that is the file's or its disk's doing; None for any
+    other, a bug, which keeps its traceback."""
+    name = _errorname(exc)
+    if name == "SQLITE_FULL":
+        return DiskFull(
+            f"the disk is full ({exc}): what was committed before is kept; free some space and "
+            "run again"
+        )
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return Problem(f"the database is damaged ({exc}): restore it from a copy")
+    if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return LockHeld(f"another program holds the database locked ({exc}); try again later")
+    if name in ("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM"):
+        return Problem(f"cannot use the database file: {exc}")
+    return None
+
+
+def _database_problem(exc: store.DatabaseError) -> Problem:
+    full = _errorname(exc.__cause__) == "SQLITE_FULL"
+    return (DiskFull if full else Problem)(str(exc))
 
 
 def _endpoint_options(func):
@@ -95,6 +149,10 @@ class LockHeld(Problem):
     exit_code = EXIT_LOCKED
 
 
+class DiskFull(Problem):
+    exit_code = EXIT_DISK_FULL
+
+
 def _open(path: str, *, create: bool):
     """Check, lock (for the life of this process) and open the database for writing."""
     try:
@@ -102,9 +160,29 @@ def _open(path: str, *, create: bool):
         store.lock(path)
         return store.open_database(path, create=create)
     except store.DatabaseError as exc:
-        raise Problem(str(exc)) from None
+        raise _database_problem(exc) from None
     except store.Locked as exc:
         raise LockHeld(str(exc)) from None
+
+
+def _open_current(path: str):
+    """Open read-only a file whose tables this version reads: not newer, not awaiting a reindex."""
+    from empiar_mirror.index import migrations
+
+    try:
+        db = store.open_readonly(path)
+    except store.DatabaseError as exc:
+        raise Problem(str(exc)) from None
+    if migrations.unknown_migrations(db):
+        db.close()
+        raise Problem(f"{path} was written by a newer empiar-mirror; upgrade")
+    if migrations.pending(db):
+        db.close()
+        raise Problem(
+            f"{path} was written by an older empiar-mirror; "
+            f"run `empiar-mirror reindex {path}` first"
+        )
+    return db
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -239,7 +317,10 @@ def harvest_command(
         retries=retries,
         backoff=backoff,
     )
-    _open(db_path, create=True).close()
+    db = _open(db_path, create=True)
+    # The run this harvest starts comes after these, should a full disk stop it.
+    runs_before = store.last_run_id(db)
+    db.close()
     run_options = {
         "ids": ids,
         "limit": limit,
@@ -280,6 +361,10 @@ def harvest_command(
                 progress=on_progress if bar else None,
             )
         )
+    except sqlite3.OperationalError as exc:
+        if _errorname(exc) == "SQLITE_FULL":
+            store.mark_stopped_runs(db_path, runs_before, EXIT_DISK_FULL)
+        raise
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -381,9 +466,13 @@ def serve(db_paths, immutables, host, port, metadata, cors, settings, crossdb):
         chosen = dict(Setting().convert(pair, None, None) for pair in settings)
     except click.BadParameter as exc:
         raise Problem(f"--setting: {exc.message}") from None
+    try:
+        extra_metadata = load_metadata(metadata) if metadata else None
+    except ValueError as exc:
+        raise Problem(f"--metadata: {exc}") from None
     datasette = make_datasette(
         db_paths,
-        load_metadata(metadata) if metadata else None,
+        extra_metadata,
         immutables=immutables,
         cors=cors,
         settings=chosen,
@@ -485,7 +574,6 @@ def reindex_command(db_path):
 def export_command(db_path, accession, every, fmt, output):
     """A record as a lambda-ber Dataset document: an EMPIAR entry with its linked maps and
     models, or an EMDB map or PDB model (EMD-25107, 7SGD) on its own."""
-    from empiar_mirror.index import migrations
     from empiar_mirror.index.export import dump, entry_accessions, export_dataset
 
     if every == (accession is not None):
@@ -493,18 +581,8 @@ def export_command(db_path, accession, every, fmt, output):
     if every and output is None and fmt == "yaml":
         raise Problem("--all on standard output writes JSON Lines; use -o DIR for YAML files")
     fmt = fmt or "yaml"
+    db = _open_current(db_path)
     try:
-        db = store.open_readonly(db_path)
-    except store.DatabaseError as exc:
-        raise Problem(str(exc)) from None
-    try:
-        if migrations.unknown_migrations(db):
-            raise Problem(f"{db_path} was written by a newer empiar-mirror; upgrade")
-        if migrations.pending(db):
-            raise Problem(
-                f"{db_path} was written by an older empiar-mirror; "
-                f"run `empiar-mirror reindex {db_path}` first"
-            )
         if every:
             _export_all(db, entry_accessions(db), fmt, output)
             return
@@ -529,7 +607,7 @@ def _export_all(db, accessions: list[str], fmt: str, output: str | None) -> None
 
     if output is None:
         for accession in accessions:
-            click.echo(json.dumps(export_dataset(db, accession), ensure_ascii=False))
+            click.echo(dump(export_dataset(db, accession), "jsonl"), nl=False)
         return
     directory = Path(output)
     if directory.exists() and not directory.is_dir():
@@ -573,7 +651,7 @@ def deposition_command(source, db_path, release, output):
     document breaks EMPIAR's deposition schema: one line per problem on stderr, exit status 1, and
     the document is written all the same.
     """
-    from empiar_mirror.index import deposition, migrations
+    from empiar_mirror.index import deposition
     from empiar_mirror.index.export import export_dataset
 
     if db_path is None:
@@ -586,18 +664,8 @@ def deposition_command(source, db_path, release, output):
         except deposition.NotADataset as exc:
             raise Problem(f"{source}: {exc}") from None
     else:
+        db = _open_current(db_path)
         try:
-            db = store.open_readonly(db_path)
-        except store.DatabaseError as exc:
-            raise Problem(str(exc)) from None
-        try:
-            if migrations.unknown_migrations(db):
-                raise Problem(f"{db_path} was written by a newer empiar-mirror; upgrade")
-            if migrations.pending(db):
-                raise Problem(
-                    f"{db_path} was written by an older empiar-mirror; "
-                    f"run `empiar-mirror reindex {db_path}` first"
-                )
             document = export_dataset(db, source)
         except LookupError as exc:
             raise Problem(str(exc)) from None

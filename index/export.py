@@ -391,13 +391,15 @@ def _finite(value: Any) -> Any:
 
 
 def dump(document: dict[str, Any], fmt: str) -> str:
-    """The document as JSON or YAML text.
+    """The document as JSON, one line of JSON Lines, or YAML text.
 
     JSON has no infinite or NaN numbers (Python would write `Infinity`, which no JSON reader
     takes): such a value, a defect of its archive, becomes null, JSON's "no value", so one bad
     number never costs the whole document. YAML writes them as `.inf` and `.nan`."""
-    if fmt == "json":
-        return json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if fmt in ("json", "jsonl"):
+        indent = 2 if fmt == "json" else None  # JSON Lines: one document a line
+        text = json.dumps(_finite(document), indent=indent, ensure_ascii=False, allow_nan=False)
+        return text + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     raise ValueError(f"unknown format {fmt!r}: use json or yaml")

@@ -37,8 +37,25 @@ SETTINGS = {
 
 
 def load_metadata(path: str | Path | None = None) -> dict[str, Any]:
-    """Read the metadata file we ship, or one the user names."""
-    return json.loads(Path(path or METADATA_PATH).read_text(encoding="utf-8"))
+    """Read the metadata file we ship, or one the user names: a JSON object.
+
+    ValueError, saying why, for a file that is missing, unreadable, not JSON or not an object."""
+    source = Path(path or METADATA_PATH)
+    # Only a regular file: reading a FIFO would wait for a writer that never comes.
+    if not source.is_file():
+        why = "is not a regular file" if source.exists() else "does not exist"
+        raise ValueError(f"{source} {why}")
+    try:
+        metadata = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{source} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source} is not JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{source} is not a JSON object, as Datasette metadata must be")
+    return metadata
 
 
 def make_datasette(

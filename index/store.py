@@ -8,10 +8,12 @@ import fcntl
 import json
 import os
 import sqlite3
+import stat
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
@@ -69,7 +71,10 @@ NORMALIZED_TABLES = [
 
 
 class DatabaseError(Exception):
-    """The file cannot be used: not SQLite, not writable, or from a newer version."""
+    """The file cannot be used: not SQLite, damaged, not writable, or from a newer version.
+
+    Raised from the sqlite3.Error behind it, if any: a full disk's (SQLITE_FULL) has its own
+    exit status."""
 
 
 class Locked(Exception):
@@ -82,7 +87,10 @@ def lock(path: str | os.PathLike) -> int:
     An flock on the database file itself: the kernel releases it when the holder exits, however
     it exits, so there is never a stale lock to clean up. SQLite's own locks are separate.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise DatabaseError(f"{path} is not writable: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -90,6 +98,9 @@ def lock(path: str | os.PathLike) -> int:
         raise Locked(
             f"another harvest is writing to {path}; try again when it has finished"
         ) from None
+    except OSError as exc:
+        os.close(fd)
+        raise DatabaseError(f"cannot lock {path}: {exc.strerror}") from None
     return fd
 
 
@@ -100,19 +111,32 @@ def now() -> str:
 def check_path(path: str | os.PathLike, *, must_exist: bool) -> Path:
     """Refuse, before touching anything, a path we could not use as our database."""
     p = Path(path)
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise DatabaseError(f"cannot use {p}: {exc.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise DatabaseError(f"{p} is a directory, not a database file")
-    if p.exists():
-        with p.open("rb") as f:
-            header = f.read(16)
+    if mode is not None:
+        # Before anything opens it: reading a FIFO waits for a writer that never comes, and
+        # /dev/null swallows every write.
+        if not stat.S_ISREG(mode):
+            raise DatabaseError(f"{p} is not a regular file")
+        try:
+            with p.open("rb") as f:
+                header = f.read(16)
+        except OSError as exc:
+            raise DatabaseError(f"cannot read {p}: {exc.strerror}") from None
         if header and header != SQLITE_HEADER:
             raise DatabaseError(f"{p} is not an SQLite database")
-        if not os.access(p, os.R_OK):
-            raise DatabaseError(f"{p} is not readable")
     elif must_exist:
         raise DatabaseError(f"{p} does not exist")
     else:
         parent = p.resolve().parent
+        if parent.exists() and not parent.is_dir():
+            raise DatabaseError(f"cannot create {p}: {parent} is not a directory")
         if not parent.is_dir():
             raise DatabaseError(f"cannot create {p}: directory {parent} does not exist")
         if not os.access(parent, os.W_OK):
@@ -125,6 +149,11 @@ def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
     p = check_path(path, must_exist=not create)
     if p.exists() and not os.access(p, os.W_OK):
         raise DatabaseError(f"{p} is not writable")
+    if not os.access(p.resolve().parent, os.W_OK):
+        raise DatabaseError(
+            f"cannot write beside {p}: its directory is not writable "
+            f"(SQLite keeps {p.name}-wal and {p.name}-shm there)"
+        )
     # The harvest writes from one worker thread while its event loop runs on another.
     db = Database(sqlite3.connect(p, check_same_thread=False))
     try:
@@ -141,6 +170,9 @@ def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
         migrations.migrations.apply(db)
+    except sqlite3.Error as exc:
+        db.close()
+        raise DatabaseError(_cannot_use(p, exc)) from exc
     except Exception:
         db.close()
         raise
@@ -148,13 +180,31 @@ def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
 
 
 def open_readonly(path: str | os.PathLike) -> Database:
-    """For commands that only read: never creates or migrates the file."""
+    """For commands that only read: never creates, migrates or writes the file."""
     p = check_path(path, must_exist=True)
-    db = Database(p)
-    if not db["_sqlite_migrations"].exists():
+    db = Database(sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True))
+    try:
+        ours = db["_sqlite_migrations"].exists()
+    except sqlite3.Error as exc:
+        db.close()
+        cantopen = getattr(exc, "sqlite_errorname", None) == "SQLITE_CANTOPEN"
+        if cantopen and not os.access(p.resolve().parent, os.W_OK):
+            raise DatabaseError(
+                f"cannot read {p}: SQLite reads a live (WAL) file through {p.name}-shm beside it, "
+                "and its directory is not writable; copy it somewhere writable, or publish "
+                "snapshots (`empiar-mirror snapshot`), which need none"
+            ) from exc
+        raise DatabaseError(_cannot_use(p, exc)) from exc
+    if not ours:
         db.close()
         raise DatabaseError(f"{p} is not an empiar-mirror database")
     return db
+
+
+def _cannot_use(p: Path, exc: sqlite3.Error) -> str:
+    if getattr(exc, "sqlite_errorname", None) in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return f"{p} is damaged ({exc}): restore it from a copy"
+    return f"cannot use {p}: {exc}"
 
 
 @dataclass
@@ -610,3 +660,25 @@ def not_public_without_front_door(db: Database, archive: Archive) -> list[tuple[
         f"and accession not in (select [{archive.key_column}] from [{archive.front_door}])",
         [archive.key],
     ).fetchall()
+
+
+def last_run_id(db: Database) -> int:
+    return db.execute("select coalesce(max(id), 0) from harvest_runs").fetchone()[0]
+
+
+def mark_stopped_runs(path: str | os.PathLike, after_id: int, exit_status: int) -> None:
+    """Give the runs after `after_id` that never finished the status that stopped them, if the
+    disk still takes that (a full disk usually does: the failed transaction's WAL space is
+    reused); otherwise they stay runs that did not finish."""
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            with conn:
+                conn.execute(
+                    "update harvest_runs set exit_status = ? where id > ? and finished_at is null",
+                    [exit_status, after_id],
+                )
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass
