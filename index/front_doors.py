@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from empiar_mirror.index import completeness
 from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
@@ -220,6 +221,7 @@ def refresh(db: Database) -> int:
             _update(db, "pdb_models", "pdb_id", pdb, changes)
             changed += 1
     _write_links(db)
+    changed += completeness.refresh(db)
     return changed
 
 

@@ -740,3 +740,27 @@ INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', acce
 @_migration
 def m005_technique_and_instrument_families(db: Database) -> None:
     _execute_all(db, _V5_TECHNIQUE_AND_FAMILIES)
+
+
+_V6_COMPLETENESS = """
+-- What each EMPIAR entry holds of what reprocessing and citing it need, rule by rule
+-- (index/completeness.py), and the share of the rules that apply which pass.
+CREATE TABLE metadata_check (
+    accession TEXT NOT NULL REFERENCES empiar_entries(accession),
+    rule TEXT NOT NULL,
+    passed INTEGER,
+    detail TEXT,
+    PRIMARY KEY (accession, rule)
+);
+CREATE INDEX idx_metadata_check_rule ON metadata_check(rule, passed);
+ALTER TABLE empiar_entries ADD COLUMN completeness INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN completeness_bin TEXT;
+-- Filled by the next refresh (a harvest or a reindex).
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+
+
+@_migration
+def m006_metadata_completeness(db: Database) -> None:
+    _execute_all(db, _V6_COMPLETENESS)

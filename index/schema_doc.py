@@ -35,11 +35,12 @@ def render(metadata: dict[str, Any] | None = None) -> str:
         for n in db.table_names()
         if not n.startswith("_") and not any(n.startswith(f"{t}_fts") for t in BY_FRONT_DOOR)
     ]
-    # A link table's every foreign key leads to a front door.
+    # A link table joins two front doors: each of its (at least two) foreign keys leads to one.
     links = [
         n
         for n in names
-        if db[n].foreign_keys and all(fk.other_table in BY_FRONT_DOOR for fk in db[n].foreign_keys)
+        if len(db[n].foreign_keys) >= 2
+        and all(fk.other_table in BY_FRONT_DOOR for fk in db[n].foreign_keys)
     ]
     groups = [
         ("Front doors: one row per record", [n for n in names if n in BY_FRONT_DOOR]),

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
+from empiar_mirror.index import completeness
+
 # Colour-blind-safe palette (Okabe-Ito); "other" is always grey.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 OTHER = "#999999"
@@ -259,6 +261,12 @@ CHARTS = [
         "Dataset sizes",
         "Entries per dataset size as EMPIAR reports it (decimal units: 1 GB = 10⁹ bytes).",
     ),
+    ChartSpec(
+        "completeness",
+        "What entries hold",
+        "Per completeness rule, the share of the entries it applies to that pass it (a movie "
+        "rule applies to cryo-EM/ET movies only); each bar lists the entries failing it.",
+    ),
 ]
 CHART_SLUGS = {c.slug: c for c in CHARTS}
 
@@ -331,6 +339,28 @@ async def render(slug: str, db, table_url: str) -> Markup:
             hrefs[(label, "entries")] = _table_url(table_url, **filters)
         values = [counts.get(i, 0) for i in range(len(SIZE_BINS))]
         return column_chart(spec.title, slug, cats, {"entries": values}, hrefs)
+    if slug == "completeness":
+        rows = (
+            await db.execute(
+                "select rule, sum(passed), count(passed) from metadata_check "
+                "where passed is not null group by 1"
+            )
+        ).rows
+        counts = {r[0]: (r[1], r[2]) for r in rows}
+        checks_url = table_url.rsplit("/", 1)[0] + "/metadata_check"
+        bars = [
+            Bar(
+                rule.name,
+                round(100 * passed / applied),
+                _table_url(checks_url, rule=rule.name, passed=0),
+                f"{rule.name}: {passed} of {applied} entries ({100 * passed / applied:.0f} %). "
+                + rule.description,
+            )
+            for rule in completeness.RULES
+            if rule.name in counts
+            for passed, applied in [counts[rule.name]]
+        ]
+        return bar_chart(spec.title, slug, bars, "% of the entries the rule applies to")
     raise KeyError(slug)
 
 
