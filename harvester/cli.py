@@ -571,7 +571,13 @@ def reindex_command(db_path):
     type=click.Path(),
     help="Write to this file (with --all: into this directory) instead of standard output.",
 )
-def export_command(db_path, accession, every, fmt, output):
+@click.option(
+    "--extensions",
+    is_flag=True,
+    help="Keep our x_ slots (EMPIAR's imageset values verbatim), as `deposition` needs; the "
+    "document then no longer validates against lambda-ber's closed classes.",
+)
+def export_command(db_path, accession, every, fmt, output, extensions):
     """A record as a lambda-ber Dataset document: an EMPIAR entry with its linked maps and
     models, or an EMDB map or PDB model (EMD-25107, 7SGD) on its own."""
     from empiar_mirror.index.export import dump, entry_accessions, export_dataset
@@ -584,9 +590,9 @@ def export_command(db_path, accession, every, fmt, output):
     db = _open_current(db_path)
     try:
         if every:
-            _export_all(db, entry_accessions(db), fmt, output)
+            _export_all(db, entry_accessions(db), fmt, output, extensions)
             return
-        document = export_dataset(db, accession)
+        document = export_dataset(db, accession, extensions=extensions)
     except LookupError as exc:
         raise Problem(str(exc)) from None
     finally:
@@ -601,13 +607,16 @@ def export_command(db_path, accession, every, fmt, output):
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
 
 
-def _export_all(db, accessions: list[str], fmt: str, output: str | None) -> None:
+def _export_all(
+    db, accessions: list[str], fmt: str, output: str | None, extensions: bool
+) -> None:
     """One document per entry: a file each in the directory `output`, else JSON Lines."""
     from empiar_mirror.index.export import dump, export_dataset
 
     if output is None:
         for accession in accessions:
-            click.echo(dump(export_dataset(db, accession), "jsonl"), nl=False)
+            document = export_dataset(db, accession, extensions=extensions)
+            click.echo(dump(document, "jsonl"), nl=False)
         return
     directory = Path(output)
     if directory.exists() and not directory.is_dir():
@@ -616,7 +625,8 @@ def _export_all(db, accessions: list[str], fmt: str, output: str | None) -> None
         directory.mkdir(parents=True, exist_ok=True)
         for accession in accessions:
             path = directory / f"{accession}.{fmt}"
-            path.write_text(dump(export_dataset(db, accession), fmt), encoding="utf-8")
+            document = export_dataset(db, accession, extensions=extensions)
+            path.write_text(dump(document, fmt), encoding="utf-8")
     except OSError as exc:
         raise Problem(f"cannot write into {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(accessions)} {fmt.upper()} documents into {output}", err=True)
@@ -666,7 +676,8 @@ def deposition_command(source, db_path, release, output):
     else:
         db = _open_current(db_path)
         try:
-            document = export_dataset(db, source)
+            # The imageset values EMPIAR asks for live in our x_ slots.
+            document = export_dataset(db, source, extensions=True)
         except LookupError as exc:
             raise Problem(str(exc)) from None
         finally:

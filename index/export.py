@@ -136,11 +136,14 @@ def _in(column: str, values: list[str]) -> tuple[str, list[str]]:
     return f"[{column}] in ({', '.join('?' for _ in values)})", list(values)
 
 
-def _object(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
-    """A row of `model`'s table as a lambda-ber object: slots in the model's order, no NULLs."""
+def _object(
+    model: type[BaseModel], row: dict[str, Any], extensions: bool = False
+) -> dict[str, Any]:
+    """A row of `model`'s table as a lambda-ber object: slots in the model's order, no NULLs;
+    our `x_` slots too when `extensions` is set."""
     out: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        if name.startswith("x_") or name in _BOOKKEEPING:
+        if (name.startswith("x_") and not extensions) or name in _BOOKKEEPING:
             continue
         if lb._is_quantity(info.annotation):
             value, unit = row.get(f"{name}_value"), row.get(f"{name}_unit")
@@ -157,12 +160,13 @@ def _object(model: type[BaseModel], row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Exporter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, extensions: bool) -> None:
         self.db = db
+        self.extensions = extensions
 
     def entities(self, model: type[lb._Model], where: str, params: list) -> list[dict[str, Any]]:
         rows = _rows(self.db, f"select * from [{model.table}] where {where} order by id", params)
-        return [_object(model, row) for row in rows]
+        return [_object(model, row, self.extensions) for row in rows]
 
     def associations(
         self, model: type[lb._Model], where: str, params: list
@@ -172,7 +176,7 @@ class _Exporter:
         rows = _rows(
             self.db, f"select * from [{model.table}] where {where} order by {order}", params
         )
-        return [_object(model, row) for row in rows]
+        return [_object(model, row, self.extensions) for row in rows]
 
     def complete(self, model: type[lb._Model], objects: list[dict[str, Any]]) -> None:
         """Add what lives in other tables: inlined groups, multivalued slots, escape hatches."""
@@ -192,7 +196,7 @@ class _Exporter:
                 row = found.get(obj["id"])
                 if row is None:
                     continue
-                value = _object(group, row)
+                value = _object(group, row, self.extensions)
                 if group is lb.BufferComposition:
                     components = self._list(
                         "buffer_component", "sample_id", "component", obj["id"], "position"
@@ -311,9 +315,13 @@ def entry_accessions(db: Database) -> list[str]:
     ]
 
 
-def export_dataset(db: Database, accession: str) -> dict[str, Any]:
+def export_dataset(db: Database, accession: str, *, extensions: bool = False) -> dict[str, Any]:
     """The lambda-ber Dataset document of a record (plain, JSON-serialisable): an EMPIAR entry
-    with the maps and models it links to, or an EMDB map or PDB model on its own."""
+    with the maps and models it links to, or an EMDB map or PDB model on its own.
+
+    `extensions` keeps our `x_` slots: EMPIAR's own imageset values (voxel type, image count,
+    category as served), which a deposition needs and lambda-ber has no slot for. A document
+    with them no longer validates against lambda-ber's closed classes."""
     record = _record(accession)
     if record is None:
         raise LookupError(f"{accession} is not in this database")
@@ -336,8 +344,8 @@ def export_dataset(db: Database, accession: str) -> dict[str, Any]:
         held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
         owners += sorted(held)
 
-    ex = _Exporter(db)
-    doc: dict[str, Any] = _object(lb.Dataset, top[0])
+    ex = _Exporter(db, extensions)
+    doc: dict[str, Any] = _object(lb.Dataset, top[0], extensions)
     lists: dict[str, list[dict[str, Any]]] = {}
 
     for slot in _OWNED_ENTITIES:

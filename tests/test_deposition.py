@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -165,21 +164,6 @@ def _deposition(*args: str, output: Path) -> Route:
     return Route(result.returncode, result.stderr, text)
 
 
-def _with_extensions(document: dict[str, Any], db: Path) -> dict[str, Any]:
-    """The exported document with each data file's x_* columns back: a fuller lambda-ber record."""
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        for data_file in document.get("data_files", []):
-            row = conn.execute("select * from data_file where id = ?", [data_file["id"]]).fetchone()
-            data_file.update(
-                {k: row[k] for k in row.keys() if k.startswith("x_") and row[k] is not None}
-            )
-    finally:
-        conn.close()
-    return document
-
-
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory) -> Path:
     return harvested_sample(tmp_path_factory.mktemp("deposition"), "empiar.db")
@@ -187,23 +171,21 @@ def db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def routes(db_path, tmp_path_factory) -> dict[str, dict[str, Route]]:
-    """Per sample entry: `export` then `deposition` (file), `deposition --db`, and `deposition`
-    of the export with its extension columns; run side by side, they are separate processes."""
+    """Per sample entry: `export --extensions` then `deposition` (file), `deposition --db`, and
+    `deposition` of a plain lambda-ber export (plain); run side by side, separate processes."""
     work = tmp_path_factory.mktemp("routes")
 
     def run(accession: str) -> dict[str, Route]:
-        exported = work / f"{accession}.yaml"
-        result = run_cli("export", str(db_path), accession, "-o", str(exported))
-        assert result.returncode == 0, result.stderr
-        fuller = work / f"{accession}.x.json"
-        document = _with_extensions(yaml.safe_load(exported.read_text()), db_path)
-        fuller.write_text(json.dumps(document))
+        plain, fuller = work / f"{accession}.yaml", work / f"{accession}.x.yaml"
+        for path, extra in ((plain, ()), (fuller, ("--extensions",))):
+            result = run_cli("export", str(db_path), accession, *extra, "-o", str(path))
+            assert result.returncode == 0, result.stderr
         return {
-            "file": _deposition(str(exported), output=work / f"{accession}.file.json"),
+            "file": _deposition(str(fuller), output=work / f"{accession}.file.json"),
             "db": _deposition(
                 "--db", str(db_path), accession, output=work / f"{accession}.db.json"
             ),
-            "extensions": _deposition(str(fuller), output=work / f"{accession}.ext.json"),
+            "plain": _deposition(str(plain), output=work / f"{accession}.plain.json"),
         }
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -402,7 +384,7 @@ def test_both_routes_give_the_same_document(routes, accession):
 
 @pytest.mark.parametrize("accession", SAMPLE_ENTRIES)
 def test_every_problem_is_a_lack_of_the_record_or_the_export(routes, accession):
-    route = routes[accession]["file"]
+    route = routes[accession]["plain"]
     assert route.returncode == (1 if route.stderr else 0), route.stderr
     raw = raw_entry(accession)
     unexplained = [
@@ -415,7 +397,7 @@ def test_every_problem_is_a_lack_of_the_record_or_the_export(routes, accession):
 
 @pytest.mark.parametrize("accession", SAMPLE_ENTRIES)
 def test_valid_wherever_the_public_record_holds_what_the_schema_requires(routes, accession):
-    route = routes[accession]["extensions"]
+    route = routes[accession]["file"]
     raw = raw_entry(accession)
     unexplained = [
         line
@@ -429,14 +411,14 @@ def test_valid_wherever_the_public_record_holds_what_the_schema_requires(routes,
 @pytest.mark.parametrize("accession", SAMPLE_ENTRIES)
 def test_the_document_agrees_with_the_entry_as_served(routes, accession):
     raw = raw_entry(accession)
-    for name in ("file", "extensions"):
+    for name in ("plain", "file"):
         tallies = tally(comparisons(raw, routes[accession][name].document))
         wrong = {f: c for f, c in tallies.items() if c["wrong"]}
         assert not wrong, name
         added = {f for f, c in tallies.items() if c["added"]}
         assert added <= MAY_ADD, name
         missing = {f for f, c in tallies.items() if c["missing"]}
-        if name == "extensions":
+        if name == "file":
             assert missing <= NEVER_HELD
         else:
             imageset_gaps = {f"imagesets.{f}" for f in NO_SLOT | {"category", "frames_per_image"}}
@@ -447,7 +429,10 @@ def test_the_document_agrees_with_the_entry_as_served(routes, accession):
 def test_agreement_over_the_sample(routes):
     """The figures (shown with -s): entries valid, and per field how often the deposition agrees
     with EMPIAR."""
-    for name, label in (("file", "export, then deposition"), ("extensions", "with x_* columns")):
+    for name, label in (
+        ("plain", "plain export, then deposition"),
+        ("file", "export --extensions, then deposition"),
+    ):
         tallies: dict[str, Counter] = {}
         for accession in SAMPLE_ENTRIES:
             for field, counts in tally(
@@ -509,7 +494,7 @@ def test_at_restored_in_every_address(routes):
 
 
 def test_an_incomplete_record_exits_1_naming_each_field_and_still_writes(routes):
-    route = routes["EMPIAR-10442"]["file"]
+    route = routes["EMPIAR-10442"]["plain"]
     assert route.returncode == 1
     assert route.stderr.splitlines() == [
         "corresponding_author.email: missing; from the person's email",
