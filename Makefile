@@ -31,9 +31,11 @@ test: $(TESTING)
 lint: $(TESTING)
 	$(BIN)/ruff check .
 
-# Harvests synthetic archives over loopback (several minutes); writes benchmarks/RESULTS.md.
+# Harvests synthetic archives over loopback, this version beside the previous one and a
+# baseline script, each timed run repeated (long: see benchmarks/RESULTS.md for how long);
+# writes benchmarks/RESULTS.md. Fewer repeats: make bench BENCH_ARGS="--repeats 1".
 bench: $(RUNTIME)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

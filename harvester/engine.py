@@ -26,8 +26,9 @@ _DONE = object()
 
 
 # Documents a run holds at once, fetched or asked for but not yet kept: a batch of 100 EMDB maps
-# is about 15 MB decoded, so this bounds a harvest's answers to some 60 MB at any concurrency.
-DOCUMENTS_IN_HAND = 400
+# is some 8 MB, body and decoded JSON, so this bounds a harvest's answers to about 60 MB at any
+# concurrency, while leaving room for a batch of each archive and the singles in flight.
+DOCUMENTS_IN_HAND = 800
 
 
 class InHand:

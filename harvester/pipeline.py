@@ -195,24 +195,18 @@ class Run:
                 )
                 left_out.extend(batch)
                 return
-            wanted, seen = set(batch), set()
+            wanted, docs = set(batch), {}
             for doc in outcome:
                 acc = harvested.batch_key(doc)
                 # A batch answer may only hold what was asked for, each once.
-                if acc in wanted and acc not in seen:
-                    seen.add(acc)
-                    self.step(harvested.key)
-                    await self.write(
-                        keep.keep_document,
-                        self.tally,
-                        harvested.key,
-                        acc,
-                        f"{harvested.key}:batch",
-                        doc,
-                        payload(doc),
-                    )
-                    await self.kept(harvested, acc)
-            left_out.extend(i for i in batch if i not in seen)
+                if acc in wanted and acc not in docs:
+                    docs[acc] = doc
+            # One hand-over to the writer for the whole batch, a transaction per record in it.
+            await self.write(keep_batch, self.tally, harvested.key, docs, payload)
+            for acc in docs:
+                self.step(harvested.key)
+                await self.kept(harvested, acc)
+            left_out.extend(i for i in batch if i not in docs)
 
         batches = [ids[i : i + size] for i in range(0, len(ids), size)]
         await fetch_all(batches, fetch, handle, self.workers(harvested), self.in_hand, len)
@@ -229,6 +223,14 @@ class Run:
             ids = await self.fetch_batches(harvested, ids)
         answered = await self.fetch_records(harvested, ids)
         return [acc for acc, status in answered.items() if status in (404, 410)]
+
+
+def keep_batch(
+    db: Database, tally: keep.Tally, source: str, docs: dict[str, dict], payload: Callable
+) -> None:
+    """Keep each document of a batch answer, as its own transaction."""
+    for acc, doc in docs.items():
+        keep.keep_document(db, tally, source, acc, f"{source}:batch", doc, payload(doc))
 
 
 @dataclass

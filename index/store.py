@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import sqlite3
@@ -351,12 +352,17 @@ def save_source(db: Database, fetched: Fetched, at: str) -> None:
     )
 
 
-def _insert_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    sql = "insert or replace into [{}] ({}) values ({})".format(
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    # Built once per table layout: every record writes the same few dozen.
+    return "insert or replace into [{}] ({}) values ({})".format(
         table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
     )
-    db.conn.executemany(sql, [[r.get(c) for c in columns] for r in rows])
+
+
+def _insert_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
+    columns = tuple(rows[0])
+    db.conn.executemany(_insert_sql(table, columns), [[r.get(c) for c in columns] for r in rows])
 
 
 def _delete_owned(db: Database, dataset_id: str) -> None:
