@@ -764,3 +764,21 @@ INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', acce
 @_migration
 def m006_metadata_completeness(db: Database) -> None:
     _execute_all(db, _V6_COMPLETENESS)
+
+
+_V7_SHARED_SUPPLIERS = """
+-- Per shared row, the merge key of the contribution that gives each field its value
+-- (index/shared.py): a new contribution is weighed against these instead of all the others.
+-- A row without keys is rebuilt from its contributions the next time a record touches it.
+CREATE TABLE shared_supplier (
+    table_name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    PRIMARY KEY (table_name, id)
+)
+"""
+
+
+@_migration
+def m007_shared_row_suppliers(db: Database) -> None:
+    _execute_all(db, _V7_SHARED_SUPPLIERS)

@@ -67,6 +67,7 @@ NORMALIZED_TABLES = [
     *shared.SHARED_TABLES,
     "publication_author",
     "shared_contribution",
+    "shared_supplier",
     *(a.front_door for a in ARCHIVES.values()),
 ]
 
@@ -378,7 +379,7 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
     """Replace everything one archive record contributes. Call inside a transaction.
 
     `replace=False` is for a record the file has never held: there is nothing to remove."""
-    touched = shared.withdraw(db, mapped.dataset_id) if replace else set()
+    withdrawn = shared.withdraw(db, mapped.dataset_id) if replace else {}
     if replace:
         _delete_owned(db, mapped.dataset_id)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -391,14 +392,16 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
         authors[row["publication_id"]].append(row["name"])
     for row in by_table.get("publication", []):
         row[shared.AUTHORS] = authors.get(row["id"], [])
-    for table in shared.SHARED_TABLES:
-        touched |= shared.contribute(
-            db, mapped.source, mapped.dataset_id, table, by_table.pop(table, [])
-        )
+    shared.contribute(
+        db,
+        mapped.source,
+        mapped.dataset_id,
+        {table: by_table.pop(table, []) for table in shared.SHARED_TABLES},
+        withdrawn,
+    )
     for table, rows in by_table.items():
         if rows:
             _insert_rows(db, table, rows)
-    shared.recompute(db, touched)
     front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, harvested_at)
 
 
