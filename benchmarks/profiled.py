@@ -32,7 +32,7 @@ STEPS = {
     "canonical payload text": [("harvester/archives.py", "canonical")],
     "rows from records": [("index/lambda_ber/models.py", "rows")],
     "writing a record (SQL, shared rows, front door)": [("index/store.py", "write_record")],
-    "of which shared rows": [("index/shared.py", "recompute"), ("index/shared.py", "contribute")],
+    "of which shared rows": [("index/shared.py", "contribute")],
     "of which front door": [("index/front_doors.py", "write_own")],
     "commit (one per record)": [("sqlite_utils/db.py", "atomic")],
     "front-door refresh at the end": [("index/front_doors.py", "refresh")],

@@ -607,9 +607,7 @@ def export_command(db_path, accession, every, fmt, output, extensions):
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
 
 
-def _export_all(
-    db, accessions: list[str], fmt: str, output: str | None, extensions: bool
-) -> None:
+def _export_all(db, accessions: list[str], fmt: str, output: str | None, extensions: bool) -> None:
     """One document per entry: a file each in the directory `output`, else JSON Lines."""
     from empiar_mirror.index.export import dump, export_dataset
 

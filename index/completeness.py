@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from empiar_mirror.index.reading import accession_ranges, rows
+
 # Techniques whose raw data are movies from a direct electron detector: there, frames, dose,
 # gain and the detector decide what a reprocessing can do. Volume EM's "multiframe" imagesets
 # are serial sections, not dose-fractionated exposures.
@@ -274,68 +276,75 @@ def score_bin(value: int | None) -> str | None:
     return next(label for floor, label in BINS if value >= floor)
 
 
-def _rows(db: Database, sql: str) -> list[dict[str, Any]]:
-    cursor = db.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _accession(row_id: str) -> str:
     """`empiar:EMPIAR-1/imageset/2` -> `EMPIAR-1`."""
     return row_id.split(":", 1)[1].split("/", 1)[0]
 
 
-def load(db: Database) -> dict[str, Entry]:
-    """Every entry's rows, in a few queries over the whole file."""
+def _doses(db: Database) -> dict[str, float]:
+    """Experiment id -> its total dose, of entries and maps alike (a small dict of floats)."""
+    doses: dict[str, float] = {}
+    for experiment_id, dose in db.execute(
+        "select experiment_id, total_dose_value from data_collection_strategy "
+        "where total_dose_value is not null union all select id, total_dose_value "
+        "from experiment_run where total_dose_value is not null",
+    ):
+        doses.setdefault(experiment_id, dose)
+    return doses
+
+
+def load(db: Database, first: str, last: str, doses: dict[str, float]) -> dict[str, Entry]:
+    """The rows of the entries from `first` to `last` (accessions), a query per table."""
+    ids = ["empiar:" + first, "empiar:" + last + "0"]
     entries = {
         r["accession"]: Entry(r)
-        for r in _rows(
+        for r in rows(
             db,
             "select accession, title, release_date, experiment_type, technique, emdb_ids, "
-            "detectors from empiar_entries order by accession",
+            "detectors, completeness from empiar_entries where accession between ? and ? "
+            "order by accession",
+            [first, last],
         )
     }
-    for r in _rows(
+    for r in rows(
         db,
-        "select * from data_file where id >= 'empiar:' and id < 'empiar;' "
-        "and id like '%/imageset/%' order by id",
+        "select * from data_file where id >= ? and id < ? and id like '%/imageset/%' order by id",
+        ids,
     ):
         if entry := entries.get(_accession(r["id"])):
             entry.imagesets.append(r)
-    for r in _rows(
+    for r in rows(
         db,
         "select sp.study_id, sp.person_id, sp.role, p.orcid, p.full_name from study_person sp "
-        "join person p on p.id = sp.person_id where sp.study_id >= 'empiar:' "
-        "and sp.study_id < 'empiar;' order by sp.study_id, sp.author_position, sp.person_id",
+        "join person p on p.id = sp.person_id where sp.study_id >= ? and sp.study_id < ? "
+        "order by sp.study_id, sp.author_position, sp.person_id",
+        ids,
     ):
         if entry := entries.get(_accession(r["study_id"])):
             person = entry.people.setdefault(
                 r["person_id"], {"name": r["full_name"], "orcid": r["orcid"], "roles": set()}
             )
             person["roles"].add(r["role"])
-    for r in _rows(
+    for r in rows(
         db,
         "select sp.study_id, p.doi, p.unpublished from study_publication sp "
-        "join publication p on p.id = sp.publication_id where sp.study_id >= 'empiar:' "
-        "and sp.study_id < 'empiar;' order by sp.study_id, sp.is_primary desc, p.id",
+        "join publication p on p.id = sp.publication_id where sp.study_id >= ? "
+        "and sp.study_id < ? order by sp.study_id, sp.is_primary desc, p.id",
+        ids,
     ):
         if entry := entries.get(_accession(r["study_id"])):
             entry.publications.append(r)
-    doses: dict[str, float] = {}
-    for r in _rows(
-        db,
-        "select experiment_id as id, total_dose_value as dose from data_collection_strategy "
-        "where total_dose_value is not null union all select id, total_dose_value "
-        "from experiment_run where total_dose_value is not null",
-    ):
-        doses.setdefault(r["id"], r["dose"])
     for accession, entry in entries.items():
         if dose := doses.get(f"empiar:{accession}/experiment"):
             entry.doses.append(dose)
-    for r in _rows(db, "select accession, emdb_id from empiar_emdb order by accession, emdb_id"):
-        if entry := entries.get(r["accession"]):
-            entry.maps.append(r["emdb_id"])
-            if dose := doses.get(f"emdb:{r['emdb_id']}/experiment"):
+    for accession, emdb_id in db.execute(
+        "select accession, emdb_id from empiar_emdb where accession between ? and ? "
+        "order by accession, emdb_id",
+        [first, last],
+    ):
+        if entry := entries.get(accession):
+            entry.maps.append(emdb_id)
+            if dose := doses.get(f"emdb:{emdb_id}/experiment"):
                 entry.doses.append(dose)
     return entries
 
@@ -350,38 +359,42 @@ def refresh(db: Database) -> int:
 
     Returns the number of rows changed. Call inside a transaction, after the links are written.
     """
-    old: dict[tuple[str, str], tuple[int | None, str]] = {
-        (a, rule): (passed, detail)
-        for a, rule, passed, detail in db.execute(
-            "select accession, rule, passed, detail from metadata_check"
-        )
-    }
-    scores = dict(db.execute("select accession, completeness from empiar_entries").fetchall())
     changed = 0
-    new_keys: set[tuple[str, str]] = set()
-    for accession, entry in load(db).items():
-        verdicts = check(entry)
-        for rule, (passed, detail) in verdicts.items():
-            key = (accession, rule)
-            new_keys.add(key)
-            value = (None if passed is None else int(passed), detail)
-            if old.get(key) != value:
+    doses = _doses(db)
+    for first, last in accession_ranges(db):
+        old = {
+            (a, rule): (passed, detail)
+            for a, rule, passed, detail in db.execute(
+                "select accession, rule, passed, detail from metadata_check "
+                "where accession between ? and ?",
+                [first, last],
+            )
+        }
+        for accession, entry in load(db, first, last, doses).items():
+            verdicts = check(entry)
+            for rule, (passed, detail) in verdicts.items():
+                value = (None if passed is None else int(passed), detail)
+                if old.pop((accession, rule), None) != value:
+                    db.execute(
+                        "insert or replace into metadata_check (accession, rule, passed, detail) "
+                        "values (?, ?, ?, ?)",
+                        [accession, rule, *value],
+                    )
+                    changed += 1
+            value = score([passed for passed, _ in verdicts.values()])
+            if entry.row["completeness"] != value:
                 db.execute(
-                    "insert or replace into metadata_check (accession, rule, passed, detail) "
-                    "values (?, ?, ?, ?)",
-                    [accession, rule, *value],
+                    "update empiar_entries set completeness = ?, completeness_bin = ? "
+                    "where accession = ?",
+                    [value, score_bin(value), accession],
                 )
                 changed += 1
-        value = score([passed for passed, _ in verdicts.values()])
-        if scores[accession] != value:
-            db.execute(
-                "update empiar_entries set completeness = ?, completeness_bin = ? "
-                "where accession = ?",
-                [value, score_bin(value), accession],
-            )
+        # Rows of rules no longer in the list.
+        for key in old:
+            db.execute("delete from metadata_check where accession = ? and rule = ?", list(key))
             changed += 1
-    # Rows of entries no longer in the file, or of rules no longer in the list.
-    for key in old.keys() - new_keys:
-        db.execute("delete from metadata_check where accession = ? and rule = ?", list(key))
-        changed += 1
-    return changed
+    # Rows of entries no longer in the file.
+    gone = db.execute(
+        "delete from metadata_check where accession not in (select accession from empiar_entries)"
+    )
+    return changed + gone.rowcount

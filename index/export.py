@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel
 from sqlite_utils import Database
 
+from empiar_mirror.index import reading
 from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, PDB, Archive
 from empiar_mirror.index.lambda_ber import models as lb
 
@@ -115,12 +116,6 @@ def _is_bool(annotation: Any) -> bool:
     return bool in _kinds(annotation)
 
 
-def _rows(db: Database, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, list(params))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _owned(column: str, owners: list[str]) -> tuple[str, list[str]]:
     """SQL condition (and parameters): `column` is one of the owners' ids or a path below one."""
     clauses, params = [], []
@@ -165,7 +160,9 @@ class _Exporter:
         self.extensions = extensions
 
     def entities(self, model: type[lb._Model], where: str, params: list) -> list[dict[str, Any]]:
-        rows = _rows(self.db, f"select * from [{model.table}] where {where} order by id", params)
+        rows = reading.rows(
+            self.db, f"select * from [{model.table}] where {where} order by id", params
+        )
         return [_object(model, row, self.extensions) for row in rows]
 
     def associations(
@@ -173,7 +170,7 @@ class _Exporter:
     ) -> list[dict[str, Any]]:
         # By every column, keys first: the same rows always come out in the same order.
         order = ", ".join(f"[{name}]" for name in model.model_fields)
-        rows = _rows(
+        rows = reading.rows(
             self.db, f"select * from [{model.table}] where {where} order by {order}", params
         )
         return [_object(model, row, self.extensions) for row in rows]
@@ -190,7 +187,9 @@ class _Exporter:
             where, params = _in(group.owner_key, ids)
             found = {
                 row[group.owner_key]: row
-                for row in _rows(self.db, f"select * from [{group.table}] where {where}", params)
+                for row in reading.rows(
+                    self.db, f"select * from [{group.table}] where {where}", params
+                )
             }
             for obj in objects:
                 row = found.get(obj["id"])
@@ -223,7 +222,7 @@ class _Exporter:
             keywords = self._list("study_keyword", "study_id", "keyword", obj["id"], "keyword")
             if keywords:
                 obj["keywords"] = keywords
-            refs = _rows(
+            refs = reading.rows(
                 self.db,
                 "select * from database_cross_reference where owner_table = 'study' and "
                 "owner_id = ? order by database_name, database_id",
@@ -240,7 +239,7 @@ class _Exporter:
             if authors:
                 obj["authors"] = authors
         if model.table in _ESCAPE_HATCH_OWNERS:
-            properties = _rows(
+            properties = reading.rows(
                 self.db,
                 "select attribute_id, attribute_label, value from additional_property "
                 "where owner_table = ? and owner_id = ? and value is not null "
@@ -251,7 +250,7 @@ class _Exporter:
                 obj["additional_properties"] = [
                     {"attribute": _attribute(p), "value": p["value"]} for p in properties
                 ]
-            metrics = _rows(
+            metrics = reading.rows(
                 self.db,
                 "select attribute_id, attribute_label, numeric_value, unit from additional_metric "
                 "where owner_table = ? and owner_id = ? and unit is not null "
@@ -307,7 +306,7 @@ def entry_accessions(db: Database) -> list[str]:
     """Every EMPIAR entry `export_dataset` can write, in accession order."""
     return [
         r["accession"]
-        for r in _rows(
+        for r in reading.rows(
             db,
             "select e.accession from empiar_entries e join dataset d on d.id = 'empiar:' || "
             "e.accession order by length(e.accession), e.accession",
@@ -327,8 +326,8 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
         raise LookupError(f"{accession} is not in this database")
     archive, acc = record
     dataset_id = archive.curie(acc)
-    top = _rows(db, "select * from dataset where id = ?", [dataset_id])
-    front = _rows(
+    top = reading.rows(db, "select * from dataset where id = ?", [dataset_id])
+    front = reading.rows(
         db, f"select * from [{archive.front_door}] where [{archive.key_column}] = ?", [acc]
     )
     if not front:
@@ -341,7 +340,7 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
         linked = [EMDB.curie(i) for i in _linked_ids(front[0]["emdb_ids"])]
         linked += [PDB.curie(i) for i in _linked_ids(front[0]["pdb_ids"])]
         where, params = _in("id", linked)
-        held = {r["id"] for r in _rows(db, f"select id from dataset where {where}", params)}
+        held = {r["id"] for r in reading.rows(db, f"select id from dataset where {where}", params)}
         owners += sorted(held)
 
     ex = _Exporter(db, extensions)

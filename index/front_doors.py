@@ -18,6 +18,7 @@ from empiar_mirror.index import completeness
 from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
+from empiar_mirror.index.reading import accession_ranges, rows
 
 # EMPIAR experiment types that name no technique: "EMDB" (the raw data behind EMDB maps) or none.
 # Only these entries take their technique and method from other evidence (the linked maps here,
@@ -73,44 +74,41 @@ def is_stale(db: Database) -> bool:
     return db.execute("select 1 from front_door_stale limit 1").fetchone() is not None
 
 
-def _rows(db: Database, sql: str) -> list[dict[str, Any]]:
-    cursor = db.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _load(value: str | None) -> list:
     return json.loads(value) if value else []
 
 
-def _own_links(db: Database, source: str, description: str) -> dict[str, list[str]]:
-    """Accession -> ids its own record links to with this relation (study cross-references)."""
+def _own_links(
+    db: Database, source: str, description: str, first: str = "", last: str = "\uffff"
+) -> dict[str, list[str]]:
+    """Accession -> ids its own record links to with this relation (study cross-references),
+    for the accessions from `first` to `last`."""
     links: dict[str, list[str]] = defaultdict(list)
     for owner, target in db.execute(
         "select owner_id, database_id from database_cross_reference where owner_table = 'study' "
-        "and owner_id like ? and description = ? order by rowid",
-        [f"{source}:%", description],
+        "and owner_id >= ? and owner_id < ? and description = ? order by rowid",
+        [f"{source}:{first}", f"{source}:{last}0", description],
     ):
         links[owner.split(":", 1)[1].removesuffix("/study")].append(target)
     return links
 
 
-def _technique(entry: dict[str, Any], runs: dict[str, dict], map_ids: list[str]) -> dict[str, Any]:
+def _technique(
+    entry: dict[str, Any], own: dict[str, Any], linked_maps: list[dict[str, Any]]
+) -> dict[str, Any]:
     """An entry's technique, method and their source: from its linked maps' experiments where
     its experiment type names no technique and a map states a method, else its own evidence,
     which its own experiment_run row keeps (technique, experimental_method) beside
     `own_technique_source`."""
     if entry["experiment_type"] in GENERIC_EXPERIMENT_TYPES:
-        maps = [run for run in (runs.get(f"emdb:{emd}/experiment") for emd in map_ids) if run]
         for method in MAP_METHOD_ORDER:
-            run = next((r for r in maps if r["experimental_method"] == method.value), None)
-            if run:
+            found = next((m for m in linked_maps if m["experimental_method"] == method.value), None)
+            if found:
                 return {
-                    "technique": run["technique"],
+                    "technique": found["technique"],
                     "experimental_method": method.value,
                     "technique_source": "emdb",
                 }
-    own = runs[f"empiar:{entry['accession']}/experiment"]
     return {
         "technique": own["technique"],
         "experimental_method": own["experimental_method"],
@@ -127,29 +125,28 @@ def _update(db: Database, table: str, key: str, key_value: str, changes: dict[st
     )
 
 
-def refresh(db: Database) -> int:
-    """Recompute the gathered columns, the entries' linked words and statuses; clear the marks.
-
-    Returns the number of rows changed. Call inside a transaction.
-    """
-    db.execute("delete from front_door_stale")
+def _refresh_entries(
+    db: Database,
+    first: str,
+    last: str,
+    maps: dict[str, dict[str, Any]],
+    models: dict[str, dict[str, Any]],
+    empiar_by_map: dict[str, list[str]],
+) -> int:
+    """The gathered columns of the entries from `first` to `last`; notes which entries name each
+    map in `empiar_by_map`. Returns the number of rows changed."""
     changed = 0
-    maps = {m["emdb_id"]: m for m in _rows(db, "select * from emdb_maps")}
-    models = {m["pdb_id"]: m for m in _rows(db, "select * from pdb_models")}
-    empiar_pdb = _own_links(db, "empiar", RELATED_PDB)
-    model_emdb = _own_links(db, "pdb", ASSOCIATED_MAP)
-    runs = {
-        r["id"]: r
-        for r in _rows(db, "select id, technique, experimental_method from experiment_run")
-    }
-
-    empiar_by_map: dict[str, list[str]] = defaultdict(list)
-    entries = _rows(
+    empiar_pdb = _own_links(db, "empiar", RELATED_PDB, first, last)
+    entries = rows(
         db,
         "select e.*, d.x_status as served_status, l.withdrawn_status as withdrawn_status, "
-        "l.withdrawn_on as listing_withdrawn_on from empiar_entries e "
+        "l.withdrawn_on as listing_withdrawn_on, r.technique as own_technique, "
+        "r.experimental_method as own_experimental_method from empiar_entries e "
         "left join dataset d on d.id = 'empiar:' || e.accession "
-        "left join listing_state l on l.accession = e.accession order by e.accession",
+        "left join listing_state l on l.accession = e.accession "
+        "left join experiment_run r on r.id = 'empiar:' || e.accession || '/experiment' "
+        "where e.accession between ? and ? order by e.accession",
+        [first, last],
     )
     for entry in entries:
         linked_maps = [maps[i] for i in _load(entry["emdb_ids"]) if i in maps]
@@ -188,7 +185,11 @@ def refresh(db: Database) -> int:
                 distinct(s for m in linked_maps for s in _load(m["software"])), ensure_ascii=False
             ),
         }
-        new.update(_technique(entry, runs, [m["emdb_id"] for m in linked_maps]))
+        own = {
+            "technique": entry["own_technique"],
+            "experimental_method": entry["own_experimental_method"],
+        }
+        new.update(_technique(entry, own, linked_maps))
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
             *(o for m in linked_maps for o in _load(m["organisms"])),
@@ -199,6 +200,37 @@ def refresh(db: Database) -> int:
         if changes:
             _update(db, "empiar_entries", "accession", entry["accession"], changes)
             changed += 1
+    return changed
+
+
+def refresh(db: Database) -> int:
+    """Recompute the gathered columns, the entries' linked words and statuses; clear the marks.
+
+    Returns the number of rows changed. Call inside a transaction.
+    """
+    db.execute("delete from front_door_stale")
+    changed = 0
+    # Entries look up the maps and models they link to, so those are read whole (the columns the
+    # gathering needs); the entries, with their long text, go a range at a time.
+    maps = {
+        m["emdb_id"]: m
+        for m in rows(
+            db,
+            "select m.emdb_id, m.title, m.sample_name, m.organisms, m.software, m.pdb_ids, "
+            "m.empiar_ids, m.resolution_a, m.method, m.microscope, m.detector, "
+            "m.microscope_family, m.detector_family, m.voltage_kv, r.technique, "
+            "r.experimental_method from emdb_maps m "
+            "left join experiment_run r on r.id = 'emdb:' || m.emdb_id || '/experiment'",
+        )
+    }
+    models = {
+        m["pdb_id"]: m
+        for m in rows(db, "select pdb_id, title, emdb_ids, empiar_ids from pdb_models")
+    }
+    model_emdb = _own_links(db, "pdb", ASSOCIATED_MAP)
+    empiar_by_map: dict[str, list[str]] = defaultdict(list)
+    for first, last in accession_ranges(db):
+        changed += _refresh_entries(db, first, last, maps, models, empiar_by_map)
 
     fitted_in: dict[str, list[str]] = defaultdict(list)
     for emd, m in maps.items():

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from empiar_mirror.harvester import schedule
 from empiar_mirror.harvester.archives import MAPPERS
 from empiar_mirror.harvester.replay import SAMPLE_DIR
-from empiar_mirror.index import front_doors, migrations, shared, store
+from empiar_mirror.index import front_doors, migrations, reading, shared, store
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.record import Mapped
 
@@ -326,6 +326,39 @@ def test_front_doors_gather_linked_records_and_clear_their_marks(db):
     # Nothing changed since: a second refresh writes nothing.
     with db.atomic():
         assert front_doors.refresh(db) == 0
+
+
+GATHERED = [
+    "select * from empiar_entries order by accession",
+    "select * from emdb_maps order by emdb_id",
+    "select * from pdb_models order by pdb_id",
+    "select * from empiar_emdb order by 1, 2",
+    "select * from emdb_pdb order by 1, 2",
+    "select * from metadata_check order by accession, rule",
+]
+
+
+def test_a_refresh_range_by_range_gathers_what_one_pass_does(harvested_db, tmp_path, monkeypatch):
+    """The refresh reads the entries a range at a time (its memory stays bounded): ranges of
+    two entries give the file one pass over the sample gave, link by link and check by check."""
+    copy = tmp_path / "ranges.db"
+    copy.write_bytes(harvested_db.read_bytes())
+    db = Database(copy)
+    before = {sql: rows(db, sql) for sql in GATHERED}
+    with db.atomic():
+        db.execute(
+            "update empiar_entries set pdb_ids = null, completeness = null, technique = null"
+        )
+        db.execute("update emdb_maps set empiar_ids = null")
+        db.execute("update pdb_models set emdb_ids = null, empiar_ids = null")
+        for table in ("empiar_emdb", "emdb_pdb", "metadata_check"):
+            db.execute(f"delete from {table}")
+    monkeypatch.setattr(reading, "ENTRIES_PER_RANGE", 2)
+    assert len(list(reading.accession_ranges(db))) > 10
+    with db.atomic():
+        assert front_doors.refresh(db) > 0
+    for sql, expected in before.items():
+        assert rows(db, sql) == expected, sql
 
 
 def test_a_refresh_that_never_committed_is_finished_by_the_next(db):
