@@ -171,6 +171,9 @@ def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
         # cut can lose the last commits) and saves an fsync per record.
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
+        # Each record's statements keep a statement journal; on disk that is a temporary file
+        # created and unlinked per record (a tenth of the harvest's system time).
+        db.execute("PRAGMA temp_store = MEMORY")
         migrations.migrations.apply(db)
     except sqlite3.Error as exc:
         db.close()
