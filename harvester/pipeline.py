@@ -195,12 +195,17 @@ class Run:
                 )
                 left_out.extend(batch)
                 return
-            wanted, docs = set(batch), {}
+            wanted, docs, ambiguous = set(batch), {}, set()
             for doc in outcome:
                 acc = harvested.batch_key(doc)
-                # A batch answer may only hold what was asked for, each once.
-                if acc in wanted and acc not in docs:
+                # A batch answer may only hold what was asked for; an id it answers twice, and
+                # differently, is left to its single route to settle.
+                if acc in docs and docs[acc] != doc:
+                    ambiguous.add(acc)
+                if acc in wanted:
                     docs[acc] = doc
+            for acc in ambiguous:
+                del docs[acc]
             # One hand-over to the writer for the whole batch, a transaction per record in it.
             await self.write(keep_batch, self.tally, harvested.key, docs, payload)
             for acc in docs:

@@ -83,7 +83,8 @@ class ReplayServer:
     that long), "drift" (the record's shape changed: wrong types, a missing key).
     `hidden` lists accessions left out of the file listing and EBI Search (listings drop names).
     `batch_omit` lists EMDB and PDB ids that batch answers leave out although the single-record
-    routes serve them. With `validators`, single-record answers carry an ETag and honour
+    routes serve them; `batch_twice` lists ids they answer twice, the second copy differing.
+    With `validators`, single-record answers carry an ETag and honour
     If-None-Match with a 304. `latency` (seconds) delays every answer, as a distant server does.
     `empiar_post` says how EMPIAR's `POST entry/` answers: None, refused with a 405 (a server
     without the route); "keyed", as the 2018 spec describes the request (a comma list and dash
@@ -101,6 +102,7 @@ class ReplayServer:
         faults: dict[str, list[str]] | None = None,
         hidden: Iterable[str] = (),
         batch_omit: Iterable[str] = (),
+        batch_twice: Iterable[str] = (),
         validators: bool = False,
         latency: float = 0.0,
         bodies: dict[str, bytes] | None = None,
@@ -108,6 +110,7 @@ class ReplayServer:
     ) -> None:
         self.snapshot = Snapshot(roots)
         self.batch_omit = set(batch_omit)
+        self.batch_twice = set(batch_twice)
         self.validators = validators
         self.latency = latency
         self.faults = {path: list(script) for path, script in (faults or {}).items()}
@@ -294,6 +297,9 @@ class ReplayServer:
                 # Search rows carry the database's internal id, as EMDB's do.
                 internal_id = hashlib.sha1(emd.encode()).hexdigest()[:24]
                 docs.append({"_id": internal_id, **json.loads(path.read_bytes())})
+                if emd in self.batch_twice:
+                    first = docs[-1]
+                    docs.append({**first, "admin": {**first["admin"], "title": "another copy"}})
         return web.json_response(docs[(page - 1) * rows : page * rows])
 
     async def _rcsb_entry(self, request: web.Request) -> web.Response:
@@ -338,6 +344,9 @@ class ReplayServer:
             doc = json.loads(path.read_bytes())
             # Answer with the top-level fields the query selects, as GraphQL would.
             entries.append({k: v for k, v in doc.items() if re.search(rf"\b{k}\b", query)})
+            if str(pdb_id).upper() in self.batch_twice:
+                first = entries[-1]
+                entries.append({**first, "struct": {**first["struct"], "title": "another copy"}})
         return web.json_response({"data": {"entries": entries}})
 
     def app(self) -> web.Application:

@@ -80,7 +80,7 @@ def merge(contributions: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any
 
 def withdraw(db: Database, dataset_id: str) -> dict[Row, tuple[str, str]]:
     """Remove the contributions of a record (its dataset id and the paths below it); returns
-    what each said, as stored, for `update` to weigh against what the record says now."""
+    what each said, as stored, for `contribute` to weigh against what the record says now."""
     bounds = [dataset_id, dataset_id + "0"]  # '0' follows '/': one index range
     said = {
         (table, row_id): (owner_id, row)
@@ -109,7 +109,7 @@ def contribute(
         for row in table_rows
     }
     db.conn.executemany(
-        "insert into shared_contribution (table_name, id, owner_id, source, row) "
+        "insert or replace into shared_contribution (table_name, id, owner_id, source, row) "
         "values (?, ?, ?, ?, ?)",
         [(table, row_id, owner_id, source, text) for (table, row_id), text in said.items()],
     )
@@ -123,11 +123,11 @@ def contribute(
             key[-1] == before[0] for key in (keys or {}).values()
         )
         if keys is None or withdrawn_gave:
-            rebuild(db, [shared_row])
+            _rebuild(db, shared_row)
         elif now is not None:
             _offer(db, shared_row, keys, source, owner_id, json.loads(now))
         elif not _contributed(db, shared_row):
-            rebuild(db, [shared_row])  # nobody left: the row goes
+            _rebuild(db, shared_row)  # nobody left: the row goes
 
 
 def _supplier_keys(db: Database, shared_row: Row) -> Keys | None:
@@ -185,33 +185,30 @@ def _write_authors(db: Database, publication_id: str, authors: list[str]) -> Non
     )
 
 
-def rebuild(db: Database, shared_rows: Iterable[Row]) -> None:
-    """Rewrite each shared row from all its contributions; a row nobody contributes goes."""
-    for table, row_id in sorted(shared_rows):
-        merged, keys = _merge(
-            (source, owner, json.loads(row))
-            for source, owner, row in db.execute(
-                "select source, owner_id, row from shared_contribution "
-                "where table_name = ? and id = ?",
-                [table, row_id],
-            )
+def _rebuild(db: Database, shared_row: Row) -> None:
+    """Rewrite a shared row from all its contributions; a row nobody contributes goes."""
+    table, row_id = shared_row
+    merged, keys = _merge(
+        (source, owner, json.loads(row))
+        for source, owner, row in db.execute(
+            "select source, owner_id, row from shared_contribution where table_name = ? and id = ?",
+            shared_row,
         )
-        if not merged:
-            db.execute(f"delete from [{table}] where id = ?", [row_id])
-            db.execute(
-                "delete from shared_supplier where table_name = ? and id = ?", [table, row_id]
-            )
-            if table == "publication":
-                _write_authors(db, row_id, [])
-            continue
-        authors = merged.pop(AUTHORS, None) or []
-        columns = list(merged)
-        db.execute(
-            "insert or replace into [{}] ({}) values ({})".format(
-                table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
-            ),
-            [merged[c] for c in columns],
-        )
+    )
+    if not merged:
+        db.execute(f"delete from [{table}] where id = ?", [row_id])
+        db.execute("delete from shared_supplier where table_name = ? and id = ?", shared_row)
         if table == "publication":
-            _write_authors(db, row_id, authors)
-        _write_keys(db, (table, row_id), keys)
+            _write_authors(db, row_id, [])
+        return
+    authors = merged.pop(AUTHORS, None) or []
+    columns = list(merged)
+    db.execute(
+        "insert or replace into [{}] ({}) values ({})".format(
+            table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+        ),
+        [merged[c] for c in columns],
+    )
+    if table == "publication":
+        _write_authors(db, row_id, authors)
+    _write_keys(db, shared_row, keys)

@@ -226,6 +226,21 @@ def test_batch_answers_missing_an_id_fall_back_to_single_requests(tmp_path):
     assert query(db, "select status from pdb_models where pdb_id = '9Z05'") == [("REL",)]
 
 
+def test_an_id_a_batch_answers_twice_differently_is_fetched_alone(tmp_path):
+    db = tmp_path / "empiar.db"
+    with ReplayServer(batch_twice={"EMD-90007", "9Z05"}) as server:
+        result = harvest(server, db, "--ids", "EMPIAR-90007", "--json")
+        hits = dict(server.hits)
+    assert result.returncode == 0, result.stderr
+    assert hits["/emdb/api/entry/EMD-90007"] == 1 and hits["/rcsb/rest/v1/core/entry/9Z05"] == 1
+    # Neither copy of the batch is kept: the stored documents are the single routes' answers.
+    stored = query(db, "select accession, url from source_record where source in ('emdb', 'pdb')")
+    assert ("EMD-90007", "emdb:batch") not in stored and ("9Z05", "pdb:batch") not in stored
+    assert query(db, "select count(*) from source_record where payload like '%another copy%'") == [
+        (0,)
+    ]
+
+
 def test_no_linked_harvests_empiar_alone(tmp_path):
     db = tmp_path / "empiar.db"
     with ReplayServer() as server:
