@@ -102,6 +102,18 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def backup_copy(source: Path, target: Path) -> Path:
+    """A consistent, self-contained copy (its WAL included) through SQLite's backup API:
+    tests must not write the shared file."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return target
+
+
 def harvested_sample(directory: Path, name: str) -> Path:
     """The bundled sample harvested into `directory/name` through the CLI."""
     db = directory / name

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import GOOD_ENTRIES_COUNT, SAMPLE_DIR, harvest, query, run_cli
+from conftest import GOOD_ENTRIES_COUNT, SAMPLE_DIR, backup_copy, harvest, query, run_cli
 from test_usage_errors import assert_one_line_error
 
 from empiar_mirror.harvester.cli import EXIT_DISK_FULL
@@ -34,14 +34,7 @@ from empiar_mirror.index.serve import make_datasette
 
 def copy_of(db: Path, directory: Path, name: str = "copy.db") -> Path:
     """A self-contained copy of `db` (its WAL included), to change without touching `db`."""
-    out = directory / name
-    source, target = sqlite3.connect(db), sqlite3.connect(out)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    return out
+    return backup_copy(db, directory / name)
 
 
 def requests(db: Path, paths: list[str], settings: dict | None = None) -> list:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from conftest import (
     GOOD_ENTRIES_COUNT,
+    backup_copy,
     datasette_get,
     free_port,
     harvest,
@@ -48,17 +49,6 @@ HANG_GUARD = 120  # seconds; only ever reached when something hangs
 
 
 # Helpers -------------------------------------------------------------------------------------
-
-
-def _copy(source: Path, target: Path) -> Path:
-    """A consistent copy through SQLite's backup API: tests must not write the shared file."""
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return target
 
 
 def _json(url: str):
@@ -140,7 +130,7 @@ sys.stdin.read()
 
 
 def test_snapshot_while_a_harvest_holds_the_lock(harvested_db, tmp_path):
-    live = _copy(harvested_db, tmp_path / "live.db")
+    live = backup_copy(harvested_db, tmp_path / "live.db")
     out = tmp_path / "public.db"
     # Another process holds the harvest lock and is in the middle of a write transaction.
     holder = subprocess.Popen(
@@ -332,7 +322,7 @@ def test_link_tables_hold_every_link_with_foreign_keys(harvested_db, doors):
 
 
 def test_link_tables_follow_the_front_doors(harvested_db, tmp_path):
-    db = Database(_copy(harvested_db, tmp_path / "links.db"))
+    db = Database(backup_copy(harvested_db, tmp_path / "links.db"))
     pair = ("EMPIAR-90022", "EMD-25107")
 
     def links() -> set:

@@ -8,6 +8,7 @@ import json
 import random
 
 import pytest
+from conftest import backup_copy
 from sqlite_utils import Database
 
 from empiar_mirror.harvester import schedule
@@ -344,9 +345,7 @@ GATHERED = [
 def test_a_refresh_range_by_range_gathers_what_one_pass_does(harvested_db, tmp_path, monkeypatch):
     """The refresh reads the entries a range at a time (its memory stays bounded): ranges of
     two entries give the file one pass over the sample gave, link by link and check by check."""
-    copy = tmp_path / "ranges.db"
-    copy.write_bytes(harvested_db.read_bytes())
-    db = Database(copy)
+    db = Database(backup_copy(harvested_db, tmp_path / "ranges.db"))
     before = {sql: rows(db, sql) for sql in GATHERED}
     with db.atomic():
         db.execute(
