@@ -16,7 +16,6 @@ the rules that apply which pass) and `completeness_bin`, touching only the rows 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index.reading import accession_ranges, rows
+from empiar_mirror.index.reading import accession_ranges, json_list, rows
 
 # Techniques whose raw data are movies from a direct electron detector: there, frames, dose,
 # gain and the detector decide what a reprocessing can do. Volume EM's "multiframe" imagesets
@@ -205,7 +204,7 @@ def _gain_reference(entry: Entry) -> Verdict:
 def _detector(entry: Entry) -> Verdict:
     if entry.row["technique"] not in DETECTOR_TECHNIQUES:
         return None, f"technique {entry.row['technique']}"
-    detectors = json.loads(entry.row["detectors"] or "[]")
+    detectors = json_list(entry.row["detectors"])
     if detectors:
         return True, ", ".join(detectors)
     return False, "EMPIAR records none and no linked map names one"
@@ -216,7 +215,7 @@ def _linked_map(entry: Entry) -> Verdict:
         return None, f"experiment type {entry.row['experiment_type']}"
     if entry.maps:
         return True, ", ".join(entry.maps)
-    named = json.loads(entry.row["emdb_ids"] or "[]")
+    named = json_list(entry.row["emdb_ids"])
     if named:
         return False, f"names {', '.join(named)}, not in this mirror"
     return False, "names no EMDB map"

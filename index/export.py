@@ -294,14 +294,6 @@ def _record(value: str) -> tuple[Archive, str] | None:
     return None
 
 
-def _linked_ids(value: str | None) -> list[str]:
-    try:
-        ids = json.loads(value) if value else []
-    except ValueError:
-        return []
-    return [i for i in ids if isinstance(i, str)]
-
-
 def entry_accessions(db: Database) -> list[str]:
     """Every EMPIAR entry `export_dataset` can write, in accession order."""
     return [
@@ -337,8 +329,8 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
 
     owners = [dataset_id]
     if archive is EMPIAR:
-        linked = [EMDB.curie(i) for i in _linked_ids(front[0]["emdb_ids"])]
-        linked += [PDB.curie(i) for i in _linked_ids(front[0]["pdb_ids"])]
+        linked = [EMDB.curie(i) for i in reading.json_list(front[0]["emdb_ids"])]
+        linked += [PDB.curie(i) for i in reading.json_list(front[0]["pdb_ids"])]
         where, params = _in("id", linked)
         held = {r["id"] for r in reading.rows(db, f"select id from dataset where {where}", params)}
         owners += sorted(held)

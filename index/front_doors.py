@@ -18,7 +18,7 @@ from empiar_mirror.index import completeness
 from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
-from empiar_mirror.index.reading import accession_ranges, rows
+from empiar_mirror.index.reading import accession_ranges, json_list, rows
 
 # EMPIAR experiment types that name no technique: "EMDB" (the raw data behind EMDB maps) or none.
 # Only these entries take their technique and method from other evidence (the linked maps here,
@@ -72,10 +72,6 @@ def mark_stale(db: Database, source: str, accession: str) -> None:
 
 def is_stale(db: Database) -> bool:
     return db.execute("select 1 from front_door_stale limit 1").fetchone() is not None
-
-
-def _load(value: str | None) -> list:
-    return json.loads(value) if value else []
 
 
 def _own_links(
@@ -149,13 +145,13 @@ def _refresh_entries(
         [first, last],
     )
     for entry in entries:
-        linked_maps = [maps[i] for i in _load(entry["emdb_ids"]) if i in maps]
-        for emd in _load(entry["emdb_ids"]):
+        linked_maps = [maps[i] for i in json_list(entry["emdb_ids"]) if i in maps]
+        for emd in json_list(entry["emdb_ids"]):
             empiar_by_map[emd].append(entry["accession"])
         pdb_ids = distinct(
             [
                 *empiar_pdb.get(entry["accession"], []),
-                *(p for m in linked_maps for p in _load(m["pdb_ids"])),
+                *(p for m in linked_maps for p in json_list(m["pdb_ids"])),
             ]
         )
         resolutions = [m["resolution_a"] for m in linked_maps if m["resolution_a"] is not None]
@@ -176,13 +172,15 @@ def _refresh_entries(
             "detector_families": json.dumps(distinct(m["detector_family"] for m in linked_maps)),
             "voltages_kv": json.dumps(distinct(m["voltage_kv"] for m in linked_maps)),
             "organisms": json.dumps(
-                distinct(o for m in linked_maps for o in _load(m["organisms"])), ensure_ascii=False
+                distinct(o for m in linked_maps for o in json_list(m["organisms"])),
+                ensure_ascii=False,
             ),
             "sample_names": json.dumps(
                 distinct(m["sample_name"] for m in linked_maps), ensure_ascii=False
             ),
             "software": json.dumps(
-                distinct(s for m in linked_maps for s in _load(m["software"])), ensure_ascii=False
+                distinct(s for m in linked_maps for s in json_list(m["software"])),
+                ensure_ascii=False,
             ),
         }
         own = {
@@ -192,7 +190,7 @@ def _refresh_entries(
         new.update(_technique(entry, own, linked_maps))
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
-            *(o for m in linked_maps for o in _load(m["organisms"])),
+            *(o for m in linked_maps for o in json_list(m["organisms"])),
             *(w for p in pdb_ids for w in (p, (models.get(p) or {}).get("title"))),
         ]
         new["linked_text"] = "\n".join(w for w in words if w)
@@ -234,7 +232,7 @@ def refresh(db: Database) -> int:
 
     fitted_in: dict[str, list[str]] = defaultdict(list)
     for emd, m in maps.items():
-        for pdb in _load(m["pdb_ids"]):
+        for pdb in json_list(m["pdb_ids"]):
             fitted_in[pdb].append(emd)
         value = json.dumps(sorted(empiar_by_map.get(emd, [])))
         if m["empiar_ids"] != value:
@@ -262,17 +260,18 @@ def _write_links(db: Database) -> None:
     changed. Only pairs whose both rows exist, so each foreign key holds; a model names its maps
     and a map its fitted models, and either says it."""
     links = {
+        # json_valid first: one malformed list must not stop the refresh.
         "empiar_emdb": (
             "accession, emdb_id",
             "select e.accession, j.value from empiar_entries e, json_each(e.emdb_ids) j "
-            "where j.value in (select emdb_id from emdb_maps)",
+            "where json_valid(e.emdb_ids) and j.value in (select emdb_id from emdb_maps)",
         ),
         "emdb_pdb": (
             "emdb_id, pdb_id",
             "select m.emdb_id, j.value from emdb_maps m, json_each(m.pdb_ids) j "
-            "where j.value in (select pdb_id from pdb_models) "
+            "where json_valid(m.pdb_ids) and j.value in (select pdb_id from pdb_models) "
             "union select j.value, p.pdb_id from pdb_models p, json_each(p.emdb_ids) j "
-            "where j.value in (select emdb_id from emdb_maps)",
+            "where json_valid(p.emdb_ids) and j.value in (select emdb_id from emdb_maps)",
         ),
     }
     for table, (columns, pairs) in links.items():

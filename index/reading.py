@@ -3,6 +3,7 @@ a range of accessions at a time, so their memory does not grow with the archive.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,3 +28,13 @@ def accession_ranges(db: Database) -> Iterator[tuple[str, str]]:
     size = ENTRIES_PER_RANGE
     for i in range(0, len(accessions), size):
         yield accessions[i], accessions[min(i + size, len(accessions)) - 1]
+
+
+def json_list(value: str | None) -> list[str]:
+    """A column holding a JSON list of ids or words: its strings; anything else reads as none,
+    so one odd cell never stops a refresh or a page."""
+    try:
+        items = json.loads(value) if value else []
+    except (ValueError, TypeError):
+        return []
+    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []

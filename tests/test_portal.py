@@ -506,6 +506,10 @@ def test_one_front_door_searched_a_page_at_a_time(portal_db, monkeypatch):
     assert 'href="/-/search?q=ribosome&amp;table=empiar_entries&amp;page=3" rel="next"' in html
     assert 'href="/-/search?q=ribosome&amp;table=empiar_entries&amp;page=1" rel="prev"' in html
     assert get(portal_db, "/-/search?q=ribosome&table=nosuch").status_code == 404
+    # A page number no reader asks for is the first page, not an error.
+    for page in ("9" * 30, "9" * 5000, "0", "-3", "²"):
+        r = get(portal_db, f"/-/search.json?q=ribosome&table=empiar_entries&page={page}")
+        assert r.status_code == 200, page
 
 
 @pytest.mark.parametrize(

@@ -363,6 +363,25 @@ def test_a_refresh_range_by_range_gathers_what_one_pass_does(harvested_db, tmp_p
         assert rows(db, sql) == expected, sql
 
 
+@pytest.mark.parametrize("odd", ["5", '"EMD-90010"', "[1, null]", "{", '{"a": 1}'])
+def test_one_odd_list_cell_does_not_stop_the_refresh(harvested_db, tmp_path, odd):
+    """A JSON-list column holding something else reads as an empty list: the refresh finishes
+    and every other entry is gathered as before."""
+    db = Database(backup_copy(harvested_db, tmp_path / "odd.db"))
+    before = rows(db, "select accession, pdb_ids from empiar_entries order by accession")
+    with db.atomic():
+        db.execute(
+            "update empiar_entries set emdb_ids = ?, detectors = ? "
+            "where accession = 'EMPIAR-10045'",
+            [odd, odd],
+        )
+        front_doors.refresh(db)
+    after = rows(db, "select accession, pdb_ids from empiar_entries order by accession")
+    assert [r for r in after if r[0] != "EMPIAR-10045"] == [
+        r for r in before if r[0] != "EMPIAR-10045"
+    ]
+
+
 def test_a_refresh_that_never_committed_is_finished_by_the_next(db):
     write(db, sample("empiar", "EMPIAR-90010"), sample("emdb", "EMD-90010"))
     db.conn.commit()

@@ -504,6 +504,8 @@ def ranked_search_url(datasette, path: str, query_string: str) -> str | None:
     if table is None or len(given) != len(args):
         return None
     q = given.pop("_search", "").strip()
+    if not q:
+        return None
     # Datasette's table form also sends its empty filter row, and the sort menu phones show
     # (hidden on wider screens) set to the table's default order: no choice of the reader's.
     if given.pop("_filter_column", "") or given.pop("_filter_value", ""):
@@ -514,7 +516,7 @@ def ranked_search_url(datasette, path: str, query_string: str) -> str | None:
         default = {"_sort": meta["sort_desc"], "_sort_by_desc": "on"}
     else:
         default = {"_sort": meta.get("sort") or TABLE_PK[table]}
-    if not q or given not in ({}, default, {"_sort": ""}):
+    if given not in ({}, default, {"_sort": ""}):
         return None
     return datasette.urls.path("-/search") + "?" + urlencode({"q": q, "table": table})
 
@@ -860,7 +862,9 @@ async def search_view(datasette, request):
     if not searched:
         raise NotFound(f"No front door called {table}")
     page = request.args.get("page") or ""
-    page = int(page) if page.isascii() and page.isdigit() and int(page) > 0 else 1
+    # A page past a million is no page a reader asks for; its offset would overflow SQLite's.
+    page = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 else 1
+    page = max(page, 1)
     limit = SEARCH_PAGE if table else SEARCH_LIMIT
     groups, error = [], None
     if q:
