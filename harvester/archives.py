@@ -65,6 +65,7 @@ class Harvested:
     byte_for_byte: bool = False
     fetch_many: FetchMany | None = None
     batch_size: int = 0
+    # The id a batch document is about, always a string (None: it names none).
     batch_key: Callable[[dict], str | None] = lambda doc: None
 
     @property
@@ -96,7 +97,8 @@ EMDB = Harvested(
     from_emdb.map_not_public,
     fetch_many=emdb.fetch_batch,
     batch_size=emdb.BATCH_SIZE,
-    batch_key=lambda doc: doc.get("emdb_id"),
+    # Only a string names a record: any other value leaves the document out of the batch.
+    batch_key=lambda doc: key if isinstance(key := doc.get("emdb_id"), str) else None,
 )
 PDB = Harvested(
     index_archives.PDB,

@@ -89,16 +89,10 @@ class Group(click.Group):
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
-def _errorname(exc: BaseException | None) -> str:
-    """SQLite's primary error name for `exc` (SQLITE_IOERR for SQLITE_IOERR_WRITE), else ''."""
-    name = getattr(exc, "sqlite_errorname", None) or ""
-    return "_".join(name.split("_")[:2])
-
-
 def _sqlite_problem(exc: sqlite3.Error) -> Problem | None:
     """The one line for an SQLite failure that is the file's or its disk's doing; None for any
     other, a bug, which keeps its traceback."""
-    name = _errorname(exc)
+    name = store.errorname(exc)
     if name == "SQLITE_FULL":
         return DiskFull(
             f"the disk is full ({exc}): what was committed before is kept; free some space and "
@@ -114,7 +108,7 @@ def _sqlite_problem(exc: sqlite3.Error) -> Problem | None:
 
 
 def _database_problem(exc: store.DatabaseError) -> Problem:
-    full = _errorname(exc.__cause__) == "SQLITE_FULL"
+    full = store.errorname(exc.__cause__) == "SQLITE_FULL"
     return (DiskFull if full else Problem)(str(exc))
 
 
@@ -362,7 +356,7 @@ def harvest_command(
             )
         )
     except sqlite3.OperationalError as exc:
-        if _errorname(exc) == "SQLITE_FULL":
+        if store.errorname(exc) == "SQLITE_FULL":
             store.mark_stopped_runs(db_path, runs_before, EXIT_DISK_FULL)
         raise
     finally:

@@ -59,7 +59,7 @@ def describe(exc: Exception) -> str:
 
 def _is_disk_trouble(exc: Exception) -> bool:
     # A full disk or failing file is the run's problem, not the record's: let it end the run.
-    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", "") in (
+    return isinstance(exc, sqlite3.Error) and store.errorname(exc) in (
         "SQLITE_FULL",
         "SQLITE_IOERR",
     )
@@ -74,8 +74,7 @@ def answered_id(source: str, data: Any, requested: str) -> str | None:
         except NotAnEntry:
             return None
     harvested = PDB if source == "pdb_holdings" else HARVESTED[source]
-    found = harvested.batch_key(data) if isinstance(data, dict) else None
-    return found if isinstance(found, str) else None
+    return harvested.batch_key(data) if isinstance(data, dict) else None
 
 
 def set_aside_message(notes: list[str]) -> str:

@@ -184,6 +184,13 @@ def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
     return db
 
 
+def errorname(exc: BaseException | None) -> str:
+    """SQLite's primary error name for `exc` (SQLITE_IOERR for SQLITE_IOERR_WRITE), else ''.
+    Python gives the extended name; what it means to us is the primary one."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return "_".join(name.split("_")[:2])
+
+
 def open_readonly(path: str | os.PathLike) -> Database:
     """For commands that only read: never creates, migrates or writes the file."""
     p = check_path(path, must_exist=True)
@@ -192,7 +199,7 @@ def open_readonly(path: str | os.PathLike) -> Database:
         ours = db["_sqlite_migrations"].exists()
     except sqlite3.Error as exc:
         db.close()
-        cantopen = getattr(exc, "sqlite_errorname", None) == "SQLITE_CANTOPEN"
+        cantopen = errorname(exc) == "SQLITE_CANTOPEN"
         if cantopen and not os.access(p.resolve().parent, os.W_OK):
             raise DatabaseError(
                 f"cannot read {p}: SQLite reads a live (WAL) file through {p.name}-shm beside it, "
@@ -207,7 +214,7 @@ def open_readonly(path: str | os.PathLike) -> Database:
 
 
 def _cannot_use(p: Path, exc: sqlite3.Error) -> str:
-    if getattr(exc, "sqlite_errorname", None) in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+    if errorname(exc) in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
         return f"{p} is damaged ({exc}): restore it from a copy"
     return f"cannot use {p}: {exc}"
 

@@ -241,6 +241,18 @@ def test_an_id_a_batch_answers_twice_differently_is_fetched_alone(tmp_path):
     ]
 
 
+def test_a_batch_document_named_by_no_string_is_left_to_its_single_route(tmp_path):
+    db = tmp_path / "empiar.db"
+    search = '/emdb/api/search/emdb_id:"EMD-90007"'
+    odd = json.dumps([{"emdb_id": ["EMD-90007"]}, {"emdb_id": {"id": 1}}]).encode()
+    with ReplayServer(bodies={search: odd}) as server:
+        result = harvest(server, db, "--ids", "EMPIAR-90007", "--json")
+        hits = dict(server.hits)
+    assert result.returncode == 0, result.stderr
+    assert hits[search] == 1 and hits["/emdb/api/entry/EMD-90007"] == 1
+    assert query(db, "select emdb_id from emdb_maps") == [("EMD-90007",)]
+
+
 def test_no_linked_harvests_empiar_alone(tmp_path):
     db = tmp_path / "empiar.db"
     with ReplayServer() as server:
