@@ -248,3 +248,26 @@ def test_a_huge_one_line_listing_is_read_in_one_pass():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200000"
+
+
+def test_long_padded_sizes_and_instrument_names_are_read_in_one_pass():
+    """A dataset size and instrument names of 300,000 characters, padded so that patterns with
+    two runs of spaces in a row backtrack: a fraction of a second; read that way it took many
+    minutes, the writer thread stuck on one record (the hang guard is the subprocess timeout)."""
+    program = (
+        "import json\n"
+        "from empiar_mirror.harvester.archives import MAPPERS\n"
+        "from empiar_mirror.harvester.mapping import instruments\n"
+        "from empiar_mirror.harvester.replay import SAMPLE_DIR\n"
+        "doc = json.loads((SAMPLE_DIR / 'empiar' / 'EMPIAR-10442.json').read_text())\n"
+        "doc['EMPIAR-10442']['dataset_size'] = '1' + ' ' * 300_000 + 'x'\n"
+        "mapped = MAPPERS['empiar'](doc, 'EMPIAR-10442')\n"
+        "print(mapped.front_door['dataset_size_bytes'])\n"
+        "print(instruments.classify_detector('(1' + ' ' * 300_000 + 'y').known)\n"
+        "print(instruments.classify_microscope('TECNAI ' * 40_000).known)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "False", "False"]

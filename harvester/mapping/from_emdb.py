@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 @functools.cache
 def _log_unknown(kind: str, value: str) -> None:
     # Once per process, so once per run: every harvest and reindex is a process of its own.
+    # Callers pass the value's first 100 characters, so the set of them stays small.
     log.warning("unknown %s %r kept as its own family", kind, value)
 
 
@@ -58,7 +59,7 @@ def _family(kind: str, value: str | None) -> str | None:
         instruments.classify_microscope if kind == "microscope" else instruments.classify_detector
     )(value)
     if value and not found.known:
-        _log_unknown(kind, value)
+        _log_unknown(kind, value[:100])
     return found.family
 
 

@@ -107,9 +107,16 @@ def _normalised(kind: str) -> dict[str, str]:
     return {normalise(served): family for served, family in vocabulary()[kind].items()}
 
 
+# No instrument name is this long; past it the patterns are not tried (their time would grow
+# with the square of the length), and the value is its own family.
+MAX_NAME_CHARS = 200
+
+
 def _classify(kind: str, value: str | None) -> Classified:
     if value is None or not value.strip():
         return Classified(None, True)
+    if len(value) > MAX_NAME_CHARS:
+        return Classified(" ".join(value.split()), False)
     exact = vocabulary()[kind].get(value)
     if exact is not None:
         return Classified(exact, True)

@@ -26,9 +26,8 @@ MAX_INTEGER = 2**53
 # An exabyte: all of EMPIAR is a few petabytes, so a larger dataset is a typo or an attack.
 MAX_SIZE_BYTES = 10**18
 
-_SIZE_RE = re.compile(
-    r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]?B|bytes?)?\s*$", re.IGNORECASE | re.ASCII
-)
+# Matched against the stripped text: one run of spaces, so no backtracking between two.
+_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]?B|bytes?)?", re.IGNORECASE | re.ASCII)
 _UNIT_POWER = {"B": 0, "BYTE": 0, "BYTES": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
 _PDB_EXTENDED_RE = re.compile(r"^pdb_0000([0-9][0-9a-z]{3})$", re.IGNORECASE | re.ASCII)
 _EMD_RE = re.compile(r"^(?:EMD-?)?([0-9]{4,})$", re.IGNORECASE | re.ASCII)
@@ -105,7 +104,7 @@ def listify(value: Any) -> list:
 def _stated_bytes(text: str, *, bare: bool) -> float | None:
     """The size a text states in bytes, as a float (it may be absurdly large); a bare number
     counts as bytes only when `bare`."""
-    match = _SIZE_RE.match(text)
+    match = _SIZE_RE.fullmatch(text.strip())
     if not match or not (bare or match.group(2)):
         return None
     number, unit = match.groups()
