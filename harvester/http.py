@@ -24,6 +24,7 @@ import asyncio
 import email.utils
 import json
 import re
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -135,12 +136,28 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when - (time.time() if now is None else now))
 
 
+# Stack frames kept free below the interpreter's recursion limit when decoding. json's nesting
+# counts against that limit from wherever it runs, so a worker thread's shallow stack would take
+# a document nested deeper than the event loop and the writer can encode again (the stored copy):
+# decoded as if this deep in the stack, every document can be encoded anywhere up to it.
+DECODE_HEADROOM = 200
+
+
+def _loads_with_headroom(text: str, frames: int | None = None) -> Any:
+    if frames is None:
+        depth, frame = 0, sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back
+        frames = max(0, DECODE_HEADROOM - depth)
+    return json.loads(text) if frames == 0 else _loads_with_headroom(text, frames - 1)
+
+
 def parse_json(body: bytes) -> Any:
     """Decode a JSON body: ValueError if garbled, UnusableJSON if well-formed but unusable."""
     # Strict decoding: json.loads(bytes) would let UTF-8-encoded surrogates through.
     text = body.decode(json.detect_encoding(body))
     try:
-        data = json.loads(text)
+        data = _loads_with_headroom(text)
     except RecursionError:
         raise UnusableJSON("nested too deeply to decode") from None
     # A lone \ud800-style escape decodes to a surrogate that no UTF-8 consumer (SQLite,

@@ -447,3 +447,20 @@ def test_empty_listings_and_404s_withdraw_nothing(tmp_path):
         db, "select finished_at, exit_status from harvest_runs where id = 3"
     )
     assert finished and status == 1
+
+
+@pytest.mark.parametrize("nesting", [960, 985])
+def test_a_large_answer_nested_near_the_limit_is_that_records_error(tmp_path, nesting):
+    """Over 1 MiB, an answer is decoded on a worker thread, whose shallow stack took nesting
+    the event loop could not encode again (the whole run ended in a RecursionError)."""
+    deep = "[" * nesting + "]" * nesting
+    body = '{"emdb_id": "EMD-90007", "pad": "' + "a" * 1_100_000 + '", "x": ' + deep + "}"
+    db = tmp_path / "empiar.db"
+    bodies = {"/emdb/api/entry/EMD-90007": body.encode()}
+    with ReplayServer(bodies=bodies) as server:
+        result = harvest(server, db, "--ids", "EMPIAR-90007", "--no-batch")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert query(db, "select accession, message from harvest_errors") == [
+        ("EMD-90007", "JSON refused: nested too deeply to decode")
+    ]
+    assert query(db, "select accession from empiar_entries") == [("EMPIAR-90007",)]
