@@ -57,14 +57,14 @@ def main() -> None:
         }
     )
     main_profile, writer_profile = cProfile.Profile(), cProfile.Profile()
-    opened = engine.Writer.__init__
+    opened = engine.DatabaseThread.__init__
 
-    def profiled_init(self, connect):
-        opened(self, connect)
+    def profiled_init(self, connect, **group):
+        opened(self, connect, **group)
         # cProfile follows the thread that enables it: enable it on the writer's own thread.
         self._pool.submit(writer_profile.enable).result()
 
-    engine.Writer.__init__ = profiled_init
+    engine.DatabaseThread.__init__ = profiled_init
     from empiar_mirror.harvester.cli import cli
 
     started, cpu = time.monotonic(), time.process_time()

@@ -8,7 +8,6 @@ developer section lists the rest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,15 +38,6 @@ FetchOne = Callable[[HttpClient, Endpoints, str, dict[str, str] | None], Awaitab
 FetchMany = Callable[[HttpClient, Endpoints, list[str]], Awaitable[list[dict]]]
 
 
-def canonical(doc: Any) -> str:
-    """One text per document, however it was fetched (batch or single): the stored payload.
-
-    EMDB's search rows carry a database-internal `_id` that its entry route may not."""
-    if isinstance(doc, dict):
-        doc = {k: v for k, v in doc.items() if k != "_id"}
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 @dataclass(frozen=True)
 class Harvested:
     """An archive as the harvester sees it."""
@@ -60,9 +50,6 @@ class Harvested:
     # A linked record the archive does not serve still gets its front-door row, so the broken
     # link shows (None: a 404 leaves no row).
     map_not_public: Callable[[str], Mapped] | None
-    # How a fetched single answer is stored: byte for byte (its batch documents then in the
-    # GET's own layout, see `empiar.Layout`), or in the batch's canonical form.
-    byte_for_byte: bool = False
     fetch_many: FetchMany | None = None
     batch_size: int = 0
     # The id a batch document is about, always a string (None: it names none).
@@ -72,9 +59,6 @@ class Harvested:
     def key(self) -> str:
         return self.archive.key
 
-    def payload(self, resp: Response) -> str:
-        return resp.text if self.byte_for_byte else canonical(resp.data)
-
 
 EMPIAR = Harvested(
     index_archives.EMPIAR,
@@ -83,7 +67,6 @@ EMPIAR = Harvested(
     {"empiar": lambda data, acc: from_empiar.map_entry(parse_entry(data, acc))},
     # An entry is fetched because a listing named it: a 404 there is a withdrawal, kept apart.
     None,
-    byte_for_byte=True,
     fetch_many=empiar.fetch_batch,
     batch_size=empiar.BATCH_SIZE,
     # A batch document is shaped as the GET's answer: {accession: entry}.

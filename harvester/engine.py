@@ -3,15 +3,17 @@
 Fetches of singles and of batches go through `fetch_all`: at most `workers` requests in flight,
 each outcome handed on, one at a time, as it arrives. A run's `InHand` caps the documents
 requested but not yet kept, whatever the concurrency, so memory stays flat. The database is
-touched only by the `Writer`'s thread, which opens and owns its connection, so the event loop
-keeps fetching while a record is mapped and written.
+touched only by the `DatabaseThread`, which opens and owns its connection and commits records in
+groups, so the event loop keeps fetching while a record is mapped and written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import functools
+import sqlite3
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -29,6 +31,9 @@ _DONE = object()
 # is some 8 MB, body and decoded JSON, so this bounds a harvest's answers to about 60 MB at any
 # concurrency, while leaving room for a batch of each archive and the singles in flight.
 DOCUMENTS_IN_HAND = 800
+# A group commit's bounds while calls queue up: calls (about one record each), and age.
+GROUP_RECORDS = 200
+GROUP_SECONDS = 0.25
 
 
 class InHand:
@@ -65,20 +70,74 @@ class InHand:
                 turn.set_result(None)
 
 
-class Writer:
-    """Runs `fn(db, *args)` on its own thread, against the connection it opened there."""
+class DatabaseThread:
+    """The one thread that owns the run's connection: `await thread(fn, *args)` runs
+    `fn(db, *args)` there, reads and writes alike.
 
-    def __init__(self, connect: Callable[[], Database]) -> None:
+    Writes are committed in groups: while calls are queued behind the current one, the
+    transaction stays open, up to `group_records` calls or `group_seconds` of age; a call that
+    leaves nothing queued commits. So a busy writer commits a group at a time, an idle one each
+    record as it comes, and a kill loses at most one group, which the next run fetches again.
+    Each record's own `db.atomic()` is then a savepoint: a record that fails rolls back alone."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Database],
+        *,
+        group_records: int = GROUP_RECORDS,
+        group_seconds: float = GROUP_SECONDS,
+    ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._db: Database = self._pool.submit(connect).result()
+        self._group_records = group_records
+        self._group_seconds = group_seconds
+        self._calls = 0
+        self._opened = 0.0
+        self._queued = 0
+        self._lock = threading.Lock()
 
     async def __call__(self, fn: Callable[..., R], *args: Any) -> R:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, self._db, *args))
+        with self._lock:
+            self._queued += 1
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._in_group, fn, args
+        )
 
-    def close(self) -> None:
-        self._pool.submit(self._db.close).result()
-        self._pool.shutdown(wait=True)
+    def _in_group(self, fn: Callable[..., R], args: tuple) -> R:
+        if not self._db.conn.in_transaction:
+            self._db.begin()
+            self._calls, self._opened = 0, time.monotonic()
+        try:
+            result = fn(self._db, *args)
+        finally:
+            with self._lock:
+                self._queued -= 1
+                idle = self._queued == 0
+        # A call that failed leaves its group open: its own savepoint has undone its work, and
+        # the group is committed (or, on a failing disk, rolled back) by `close`.
+        self._calls += 1
+        if idle or self._calls >= self._group_records or self._age() >= self._group_seconds:
+            self._db.commit()
+        return result
+
+    def _age(self) -> float:
+        return time.monotonic() - self._opened
+
+    async def close(self) -> None:
+        """Commit the last group (a failing commit rolls it back) and close the connection."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._finish)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _finish(self) -> None:
+        try:
+            self._db.commit()
+        except sqlite3.Error:
+            self._db.rollback()
+            raise
+        finally:
+            self._db.close()
 
 
 async def fetch_all(

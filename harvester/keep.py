@@ -1,6 +1,7 @@
 """What becomes of one answer, on the writer thread: stored raw, mapped and written in one
 transaction; or, when its mapping or writing fails, stored raw with that record's error. No
-value one record holds can stop the run: `reindex` maps the kept payload again later.
+value one record holds can stop the run: its answer is kept as a version beside the one in use,
+and the next run or `reindex` maps it again.
 
 An answer about another record than the one asked for is that record's error and is not kept,
 so no answer can overwrite another record's rows. Values the raw layer set aside (numbers no
@@ -8,7 +9,7 @@ column can hold) are named in an error row written with the record."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import sqlite3
 from collections import Counter, defaultdict
@@ -21,7 +22,7 @@ from empiar_mirror.harvester.archives import HARVESTED, MAPPERS, PDB, Harvested
 from empiar_mirror.harvester.http import FetchError, Response
 from empiar_mirror.harvester.raw.empiar import NotAnEntry, unwrap_entry
 from empiar_mirror.harvester.raw.normalize import setting_aside
-from empiar_mirror.index import store
+from empiar_mirror.index import changes, store, versions
 from empiar_mirror.index.lambda_ber.record import Mapped
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ EXCERPT_CHARS = 500
 IDENTITY = "identity"
 VALUE_SET_ASIDE = "value-set-aside"
 SHOWN_SET_ASIDE = 10
+MAPPING_GUARD = "mapping-guard"
+MAPPING_GUARD_COUNT = 10
 
 
 @dataclass
@@ -39,9 +42,20 @@ class Tally:
     held: store.Held
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     changed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Per source, this run's answers that mapped and that did not; and the sources whose answers
+    # are no longer kept this run, because most of them did not map.
+    mapped: Counter = field(default_factory=Counter)
+    unmappable: Counter = field(default_factory=Counter)
+    stopped: set[str] = field(default_factory=set)
 
     def count(self, source: str, kind: str) -> None:
         self.counts[source][kind] += 1
+
+
+def too_many_unmappable(unmappable: int, mapped: int) -> bool:
+    """Whether a source's answers this run look like a broken or changed API rather than odd
+    records: more than MAPPING_GUARD_COUNT of them, and most, did not map."""
+    return unmappable >= MAPPING_GUARD_COUNT and unmappable > mapped
 
 
 def describe(exc: Exception) -> str:
@@ -57,7 +71,7 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:1000]
 
 
-def _is_disk_trouble(exc: Exception) -> bool:
+def is_disk_trouble(exc: Exception) -> bool:
     # A full disk or failing file is the run's problem, not the record's: let it end the run.
     return isinstance(exc, sqlite3.Error) and store.errorname(exc) in (
         "SQLITE_FULL",
@@ -95,15 +109,14 @@ def keep_document(
     payload: str,
     resp: Response | None = None,
 ) -> Mapped | None:
-    """Keep a fetched record and its rows; only its fetch time when its content is unchanged.
+    """Keep a fetched record: a new version and its rows, or only its fetch time when it is the
+    version in use. One that does not map is kept beside the version in use.
     Returns what it mapped to, None when unchanged or unmappable."""
     fetched = store.Fetched(
         source=source,
         accession=accession,
         url=url,
         http_status=200,
-        payload=payload,
-        sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         etag=resp.etag if resp else None,
         last_modified=resp.last_modified if resp else None,
     )
@@ -119,20 +132,31 @@ def keep_document(
             store.ErrorRow(source, accession, IDENTITY, message, url, 200, payload[:EXCERPT_CHARS]),
         )
         return None
-    previous = store.previous_sha(db, source, accession)
-    # A record that failed last time is mapped again even when unchanged: the error may be ours.
-    if previous == fetched.sha256 and (source, accession) not in tally.held.failed:
-        tally.count(source, "unchanged")
-        store.touch(db, fetched, store.now())
-        return None
+    sha = versions.digest(payload)
+    previous = store.in_use(db, source, accession)
     at = store.now()
+    # A record that failed last time is mapped again even when unchanged: the error may be ours.
+    if previous == sha and (source, accession) not in tally.held.failed:
+        tally.count(source, "unchanged")
+        tally.mapped[source] += 1
+        with db.atomic():
+            store.touch(db, fetched, at)
+            _fetched_as_listed(db, source, accession)
+        return None
+    if source in tally.stopped:
+        tally.count(source, "failed")
+        return None
     try:
         with setting_aside() as aside:
             mapped = MAPPERS[source](data, accession)
         # A record never held before (not even as a 404) owns no rows yet.
         new = (source, accession) not in tally.held.fetched_at
         with db.atomic():
-            store.save_record(db, fetched, mapped, at, replace=not new)
+            store.save_record(db, fetched, (sha, payload), mapped, at, replace=not new)
+            _fetched_as_listed(db, source, accession)
+            if previous != sha:
+                parts = changed_parts(db, source, accession, previous, mapped)
+                versions.record_change(db, source, accession, sha, previous, at, parts)
             if aside:
                 message = set_aside_message(aside)
                 log.warning("%s %s: %s", source, accession, message)
@@ -142,7 +166,7 @@ def keep_document(
                     store.ErrorRow(source, accession, VALUE_SET_ASIDE, message, url, 200),
                 )
     except Exception as exc:
-        if _is_disk_trouble(exc):
+        if is_disk_trouble(exc):
             raise
         kind = store.UNMAPPABLE_KINDS[0 if isinstance(exc, ValueError) else 1]
         log.warning("%s %s: %s", source, accession, describe(exc))
@@ -150,13 +174,51 @@ def keep_document(
         error = store.ErrorRow(
             source, accession, kind, describe(exc), url, 200, payload[:EXCERPT_CHARS]
         )
-        store.save_unmappable(db, fetched, at, tally.run_id, error)
+        store.save_unmappable(db, fetched, (sha, payload), at, tally.run_id, error)
+        _guard(db, tally, source)
         return None
-    # A payload kept but never mapped had no rows: its first rows are new.
+    tally.mapped[source] += 1
+    # A record whose versions never mapped had no rows: its first rows are new.
     had_rows = previous is not None and (source, accession) not in tally.held.unmapped
     tally.count(source, "updated" if had_rows else "new")
     tally.changed[source].add(accession)
     return mapped
+
+
+def _fetched_as_listed(db: Database, source: str, accession: str) -> None:
+    # In the record's own transaction: a run killed after it does not fetch the entry again.
+    if source == "empiar":
+        store.fetched_from_listing(db, accession)
+
+
+def changed_parts(
+    db: Database, source: str, accession: str, previous: str | None, mapped: Mapped
+) -> list[str] | None:
+    """What differs from the version in use (None when that version no longer maps)."""
+    if previous is None:
+        return []
+    old = versions.payload(db, source, accession, previous)
+    try:
+        return changes.changed_parts(MAPPERS[source](json.loads(old or ""), accession), mapped)
+    except Exception:  # noqa: BLE001 -- the history says "unknown", the record still lands
+        return None
+
+
+def _guard(db: Database, tally: Tally, source: str) -> None:
+    """Stop keeping a source's answers for the rest of the run once most of them do not map."""
+    tally.unmappable[source] += 1
+    if source in tally.stopped or not too_many_unmappable(
+        tally.unmappable[source], tally.mapped[source]
+    ):
+        return
+    tally.stopped.add(source)
+    message = (
+        f"{tally.unmappable[source]} of {tally.unmappable[source] + tally.mapped[source]} "
+        f"{source} answers did not map: the rest of this run's {source} answers were not kept, "
+        "as that looks like a broken or changed API (the versions held are still used)"
+    )
+    log.warning("%s: %s", source, message)
+    store.record_error(db, tally.run_id, store.ErrorRow(source, None, MAPPING_GUARD, message))
 
 
 def keep_not_modified(db: Database, tally: Tally, source: str, accession: str, resp: Response):
@@ -171,7 +233,9 @@ def keep_not_modified(db: Database, tally: Tally, source: str, accession: str, r
         etag=resp.etag,
         last_modified=resp.last_modified,
     )
-    store.touch(db, fetched, store.now())
+    with db.atomic():
+        store.touch(db, fetched, store.now())
+        _fetched_as_listed(db, source, accession)
 
 
 def keep_not_public(db: Database, tally: Tally, harvested: Harvested, accession: str, resp):

@@ -26,16 +26,16 @@ from empiar_mirror.harvester.archives import (
     PDB,
     SERVICE_LIMITS,
     Harvested,
-    canonical,
 )
 from empiar_mirror.harvester.endpoints import Endpoints
-from empiar_mirror.harvester.engine import InHand, Writer, fetch_all
+from empiar_mirror.harvester.engine import DatabaseThread, InHand, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
 from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import empiar, rcsb
-from empiar_mirror.index import front_doors, store
+from empiar_mirror.index import front_doors, store, versions
 from empiar_mirror.index.archives import NOT_PUBLIC
-from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, RELATED_EMDB, RELATED_PDB
+from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, RELATED_EMDB, RELATED_PDB, Mapped
+from empiar_mirror.index.versions import canonical
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Run:
     client: HttpClient
     endpoints: Endpoints
     options: HarvestOptions
-    write: Writer
+    write: DatabaseThread
     tally: keep.Tally
     policy: schedule.Policy
     progress: Progress | None = None
@@ -166,7 +166,7 @@ class Run:
                 acc,
                 outcome.url,
                 outcome.data,
-                harvested.payload(outcome),
+                canonical(outcome.data),
                 outcome,
             )
         await self.kept(harvested, acc)
@@ -175,11 +175,9 @@ class Run:
         if self.follow:
             await self.follow.kept(harvested.key, acc)
 
-    async def fetch_batches(
-        self, harvested: Harvested, ids: list[str], payload: Callable[[dict], str] = canonical
-    ) -> list[str]:
-        """Fetch records many per request and keep each document, stored as `payload` writes
-        it; returns the ids no batch answered, for fetching one by one."""
+    async def fetch_batches(self, harvested: Harvested, ids: list[str]) -> list[str]:
+        """Fetch records many per request and keep each document; returns the ids no batch
+        answered, for fetching one by one."""
         assert harvested.fetch_many is not None
         left_out: list[str] = []
         size = harvested.batch_size
@@ -207,7 +205,7 @@ class Run:
             for acc in ambiguous:
                 del docs[acc]
             # One hand-over to the writer for the whole batch, a transaction per record in it.
-            await self.write(keep_batch, self.tally, harvested.key, docs, payload)
+            await self.write(keep_batch, self.tally, harvested.key, docs)
             for acc in docs:
                 self.step(harvested.key)
                 await self.kept(harvested, acc)
@@ -230,12 +228,10 @@ class Run:
         return [acc for acc, status in answered.items() if status in (404, 410)]
 
 
-def keep_batch(
-    db: Database, tally: keep.Tally, source: str, docs: dict[str, dict], payload: Callable
-) -> None:
-    """Keep each document of a batch answer, as its own transaction."""
+def keep_batch(db: Database, tally: keep.Tally, source: str, docs: dict[str, dict]) -> None:
+    """Keep each document of a batch answer, each on its own savepoint."""
     for acc, doc in docs.items():
-        keep.keep_document(db, tally, source, acc, f"{source}:batch", doc, payload(doc))
+        keep.keep_document(db, tally, source, acc, f"{source}:batch", doc, canonical(doc))
 
 
 @dataclass
@@ -362,10 +358,9 @@ async def fetch_entries(run: Run, ids: list[str]) -> dict[str, int]:
     elif len(ids) < MIN_BATCHED:
         note = f"no: fewer than {MIN_BATCHED} entries to fetch"
     else:
-        ids, found = await probe_batches(run, ids, answered)
-        note = "yes" if isinstance(found, empiar.Layout) else found
-        if isinstance(found, empiar.Layout):
-            left_out = await run.fetch_batches(EMPIAR, ids, found.render)
+        ids, note = await probe_batches(run, ids, answered)
+        if note == "yes":
+            left_out = await run.fetch_batches(EMPIAR, ids)
             answered.update(dict.fromkeys(sorted(set(ids) - set(left_out)), 200))
             ids = left_out
     if ids or answered:
@@ -377,16 +372,15 @@ async def fetch_entries(run: Run, ids: list[str]) -> dict[str, int]:
 
 async def probe_batches(
     run: Run, ids: list[str], answered: dict[str, int]
-) -> tuple[list[str], empiar.Layout | str]:
-    """Fetch an entry both ways, GET and `POST entry/`: batches only if the batch document,
-    laid out as the GET's answer is, gives the GET's very bytes (the batch route's answer is
-    unconfirmed against the live service, and entries are stored byte for byte). The GETs are
-    the entries' own fetches, conditional as usual, so entries without validators are tried
-    first. Returns the ids still to fetch, and that layout or why not."""
+) -> tuple[list[str], str]:
+    """Fetch an entry both ways, GET and `POST entry/`: batches only if the batch document is
+    the GET's document (the batch route's answer is unconfirmed against the live service). The
+    GETs are the entries' own fetches, conditional as usual, so entries without validators are
+    tried first. Returns the ids still to fetch, and "yes" or why not."""
     held = run.tally.held
     validators = {acc: schedule.conditional(run.policy, held, "empiar", acc) for acc in ids}
     tried: set[str] = set()
-    found: empiar.Layout | str = f"no: none of {PROBES} entries answered a GET to compare with"
+    found = f"no: none of {PROBES} entries answered a GET to compare with"
     for acc in sorted(ids, key=lambda a: bool(validators[a]))[:PROBES]:
         tried.add(acc)
         try:
@@ -403,19 +397,16 @@ async def probe_batches(
     return [acc for acc in ids if acc not in tried], found
 
 
-async def _compare_batch(run: Run, acc: str, single: Response) -> empiar.Layout | str:
-    """The GET's layout if `POST entry/` for the same entry, so laid out, gives its bytes."""
+async def _compare_batch(run: Run, acc: str, single: Response) -> str:
+    """ "yes" if `POST entry/` for the same entry answers the GET's document."""
     assert EMPIAR.fetch_many is not None
-    layout = empiar.learn_layout(single.text, single.data)
-    if layout is None:
-        return f"no: the GET of {acc} is laid out in no way we can write out again"
     try:
         docs = await EMPIAR.fetch_many(run.client, run.endpoints, [acc])
     except FetchError as exc:
         return f"no: POST entry/ failed ({exc.kind}: {exc.message})"
-    if [layout.render(doc) for doc in docs] != [single.text]:
+    if [canonical(doc) for doc in docs] != [canonical(single.data)]:
         return f"no: POST entry/ answered {acc} unlike its GET"
-    return layout
+    return "yes"
 
 
 def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
@@ -425,12 +416,9 @@ def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
     day = run.policy.now.date().isoformat()
     withdrawn: dict[str, str] = {}
     for acc, status in answered.items():
-        public = status not in (404, 410)
-        if public:
-            store.fetched_from_listing(db, acc)
         if not schedule.withdrawal_suspect(run.tally.held, acc):
             continue
-        if not public:
+        if status in (404, 410):
             withdrawn[acc] = NOT_PUBLIC
         elif store.dataset_status(db, EMPIAR.archive, acc) == "OBS":
             withdrawn[acc] = "OBS"
@@ -552,7 +540,7 @@ async def harvest(
     progress: Progress | None = None,
 ) -> HarvestResult:
     """Run one harvest into the file at `db_path` and record it in harvest_runs."""
-    write = Writer(lambda: store.open_database(db_path))
+    write = DatabaseThread(lambda: store.open_database(db_path))
     try:
         run_id = await write(store.start_run, options.mode, run_options or {})
         tally = keep.Tally(run_id=run_id, held=await write(store.load_held))
@@ -592,7 +580,7 @@ async def harvest(
         result.exit_status = await write(_exit_status, run_id)
         return result
     finally:
-        write.close()
+        await write.close()
 
 
 def finish(db: Database, tally: keep.Tally, client: HttpClient) -> None:
@@ -610,31 +598,55 @@ def _exit_status(db: Database, run_id: int) -> int:
 
 
 def reindex(db: Database) -> tuple[Counter, list[store.ErrorRow]]:
-    """Rebuild every normalized table from source_record, without the network.
+    """Rebuild every normalized table from the stored versions, without the network: each
+    record from its newest version that maps, whatever the archive sent last.
 
-    Returns the records mapped per source, and those that still cannot be mapped."""
+    Returns the records mapped per source, and those none of whose versions maps."""
     counts: Counter = Counter()
     failures: list[store.ErrorRow] = []
     with db.atomic():
         store.clear_normalized(db)
-        served_pdb = {acc for acc, _, _ in store.payloads(db, "pdb")}
-        for source, mapper in MAPPERS.items():
-            for accession, payload, changed_at in list(store.payloads(db, source)):
+        served_pdb = set(versions.accessions(db, "pdb"))
+        for source in MAPPERS:
+            for accession in versions.accessions(db, source):
                 if source == "pdb_holdings" and accession in served_pdb:
                     continue
-                try:
-                    mapped = mapper(json.loads(payload), accession)
-                    with db.atomic():  # a savepoint: a record that fails leaves no rows
-                        store.write_record(db, mapped, changed_at, replace=False)
-                except Exception as exc:  # noqa: BLE001 -- one record's failure is its own
-                    failures.append(
-                        store.ErrorRow(source, accession, "mapping", keep.describe(exc))
-                    )
-                    continue
-                counts[source] += 1
+                error = _rebuild(db, source, accession)
+                if error is None:
+                    counts[source] += 1
+                else:
+                    failures.append(store.ErrorRow(source, accession, "mapping", error))
         for harvested in (EMDB, PDB):
             assert harvested.map_not_public is not None
             for accession, changed_at in store.not_public_without_front_door(db, harvested.archive):
                 store.write_record(db, harvested.map_not_public(accession), changed_at)
         front_doors.refresh(db)
     return counts, failures
+
+
+def _rebuild(db: Database, source: str, accession: str) -> str | None:
+    """Write one record's rows from its newest version that maps; each version tried is marked
+    as mapping or not. Returns why none maps, or None."""
+    in_use = store.in_use(db, source, accession)
+    error = "no version"
+    for version in list(versions.newest_first(db, source, accession)):
+        changed_at = version.first_served
+        if version.sha256 == in_use:
+            changed_at = store.changed_at(db, source, accession) or changed_at
+        try:
+            mapped: Mapped = MAPPERS[source](json.loads(version.payload), accession)
+            with db.atomic():  # a savepoint: a version that fails leaves no rows
+                store.write_record(db, mapped, changed_at, replace=False)
+        except Exception as exc:  # noqa: BLE001 -- one record's failure is its own
+            if keep.is_disk_trouble(exc):
+                raise
+            error = keep.describe(exc)
+            versions.set_maps(db, source, accession, version.sha256, False, error)
+            continue
+        versions.set_maps(db, source, accession, version.sha256, True, None)
+        if version.sha256 != in_use:
+            parts = keep.changed_parts(db, source, accession, in_use, mapped)
+            versions.use(db, source, accession, version.sha256, changed_at)
+            versions.record_change(db, source, accession, version.sha256, in_use, changed_at, parts)
+        return None
+    return error

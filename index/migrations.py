@@ -6,8 +6,12 @@ migration, never by editing an applied one; `docs/schema.md` is generated from t
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from empiar_mirror.index.versions import canonical, digest
 
 migrations = Migrations("empiar_mirror")
 
@@ -782,3 +786,82 @@ CREATE TABLE shared_supplier (
 @_migration
 def m007_shared_row_suppliers(db: Database) -> None:
     _execute_all(db, _V7_SHARED_SUPPLIERS)
+
+
+_V8_VERSIONS = """
+-- Every distinct payload a record has had, by its hash (index/versions.py): the tables come from
+-- the newest one that maps, and an answer that does not map is kept beside it, never in its
+-- place. source_record keeps the fetch state, and in sha256 the version in use.
+CREATE TABLE record_version (
+    source TEXT NOT NULL,
+    accession TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    first_served TEXT NOT NULL,
+    last_served TEXT NOT NULL,
+    maps INTEGER,
+    error TEXT,
+    PRIMARY KEY (source, accession, sha256)
+);
+-- A row whenever a record's version in use changes: what changed, in a curator's words.
+CREATE TABLE record_change (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    accession TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    previous_sha256 TEXT,
+    changed_at TEXT NOT NULL,
+    change TEXT NOT NULL,
+    fields TEXT
+);
+CREATE INDEX idx_record_change_record ON record_change(source, accession);
+CREATE INDEX idx_record_change_changed_at ON record_change(changed_at)
+"""
+_V8_PAYLOADS_AT_ONCE = 500
+
+
+@_migration
+def m008_record_versions(db: Database) -> None:
+    """Each stored payload becomes its record's first version (EMPIAR's made canonical, as the
+    other archives' are), and its history starts there."""
+    _execute_all(db, _V8_VERSIONS)
+    unmappable = set(
+        db.execute(
+            "select e.source, e.accession from harvest_errors e join source_record s "
+            "on s.source = e.source and s.accession = e.accession "
+            "where e.kind in ('validation', 'mapping') and e.occurred_at >= s.fetched_at"
+        ).fetchall()
+    )
+    last = 0
+    while True:
+        # A range at a time: the payloads of a whole archive do not fit in memory.
+        batch = db.execute(
+            "select rowid, source, accession, payload, fetched_at, changed_at from source_record "
+            "where rowid > ? and payload is not null order by rowid limit ?",
+            [last, _V8_PAYLOADS_AT_ONCE],
+        ).fetchall()
+        if not batch:
+            break
+        last = batch[-1][0]
+        for rowid, source, accession, payload, fetched_at, changed_at in batch:
+            if source == "empiar":
+                try:
+                    payload = canonical(json.loads(payload))
+                except ValueError:
+                    pass  # kept as it was: it is an error beside its record already
+            sha = digest(payload)
+            first, served = changed_at or fetched_at or "", fetched_at or changed_at or ""
+            maps = (source, accession) not in unmappable
+            db.execute(
+                "insert or ignore into record_version (source, accession, sha256, payload, "
+                "first_served, last_served, maps) values (?, ?, ?, ?, ?, ?, ?)",
+                [source, accession, sha, payload, first, served, int(maps)],
+            )
+            db.execute("update source_record set sha256 = ? where rowid = ?", [sha, rowid])
+            if maps:
+                db.execute(
+                    "insert into record_change (source, accession, sha256, changed_at, change) "
+                    "values (?, ?, ?, ?, 'first kept')",
+                    [source, accession, sha, first],
+                )
+    db.execute("ALTER TABLE source_record DROP COLUMN payload")

@@ -29,7 +29,7 @@ def collect(db: Database) -> dict[str, Any]:
         [RECENT_RUNS],
     )
     oldest = db.execute(
-        "select min(fetched_at) from source_record where payload is not null"
+        "select min(fetched_at) from source_record where sha256 is not null"
     ).fetchone()[0]
     stale_days = None
     if oldest:
@@ -46,7 +46,7 @@ def collect(db: Database) -> dict[str, Any]:
                 f"select '{a.key}' as source, status from [{a.front_door}] union all "
                 # A record answered 404 before its archive ever served it has no row.
                 f"select '{a.key}', '{NOT_PUBLIC}' from source_record where source = '{a.key}' "
-                f"and payload is null and accession not in "
+                f"and sha256 is null and http_status in (404, 410) and accession not in "
                 f"(select [{a.key_column}] from [{a.front_door}])"
                 for a in ARCHIVES.values()
             )

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import front_doors, migrations, shared
+from empiar_mirror.index import front_doors, migrations, shared, versions
 from empiar_mirror.index.archives import ARCHIVES, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 
@@ -227,8 +227,6 @@ class Fetched:
     accession: str
     url: str
     http_status: int
-    payload: str | None = None
-    sha256: str | None = None
     etag: str | None = None
     last_modified: str | None = None
 
@@ -269,8 +267,7 @@ def record_listing(db: Database, listed: dict[str, str | None], complete: bool) 
         held = [
             r[0]
             for r in db.execute(
-                "select accession from source_record where source = 'empiar' "
-                "and payload is not null"
+                "select accession from source_record where source = 'empiar' and sha256 is not null"
             )
         ]
         for acc in held:
@@ -307,7 +304,8 @@ def mark_withdrawn(db: Database, accession: str, status: str, day: str) -> None:
         front_doors.mark_stale(db, "empiar", accession)
 
 
-def previous_sha(db: Database, source: str, accession: str) -> str | None:
+def in_use(db: Database, source: str, accession: str) -> str | None:
+    """The hash of the version the record's rows come from."""
     row = db.execute(
         "select sha256 from source_record where source = ? and accession = ?", [source, accession]
     ).fetchone()
@@ -315,7 +313,7 @@ def previous_sha(db: Database, source: str, accession: str) -> str | None:
 
 
 def touch(db: Database, fetched: Fetched, at: str) -> None:
-    """Unchanged record: only its fetch time and validators move."""
+    """Unchanged record: only its fetch time, validators and its version's last-served move."""
     with db.atomic():
         db.execute(
             "update source_record set fetched_at = ?, http_status = ?, "
@@ -330,6 +328,12 @@ def touch(db: Database, fetched: Fetched, at: str) -> None:
                 fetched.accession,
             ],
         )
+        db.execute(
+            "update record_version set last_served = ? where (source, accession, sha256) = "
+            "(select source, accession, sha256 from source_record where source = ? "
+            "and accession = ?)",
+            [at, fetched.source, fetched.accession],
+        )
 
 
 def save_not_public(db: Database, fetched: Fetched, at: str) -> None:
@@ -343,11 +347,17 @@ def save_not_public(db: Database, fetched: Fetched, at: str) -> None:
         )
 
 
-def save_source(db: Database, fetched: Fetched, at: str) -> None:
-    """The answer as fetched. Call inside a transaction."""
+def save_source(db: Database, fetched: Fetched, sha256: str, at: str) -> None:
+    """The record is now built from version `sha256`: its fetch state, and its change time when
+    the version is another. Call inside a transaction."""
     db.execute(
-        "insert or replace into source_record (source, accession, url, fetched_at, changed_at, "
-        "http_status, etag, last_modified, sha256, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into source_record (source, accession, url, fetched_at, changed_at, "
+        "http_status, etag, last_modified, sha256) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "on conflict (source, accession) do update set url = excluded.url, "
+        "fetched_at = excluded.fetched_at, http_status = excluded.http_status, "
+        "etag = excluded.etag, last_modified = excluded.last_modified, "
+        "changed_at = iif(sha256 is excluded.sha256, changed_at, excluded.changed_at), "
+        "sha256 = excluded.sha256",
         [
             fetched.source,
             fetched.accession,
@@ -357,9 +367,19 @@ def save_source(db: Database, fetched: Fetched, at: str) -> None:
             fetched.http_status,
             fetched.etag,
             fetched.last_modified,
-            fetched.sha256,
-            fetched.payload,
+            sha256,
         ],
+    )
+
+
+def save_fetched_only(db: Database, fetched: Fetched, at: str) -> None:
+    """An answer that is not used: the record was fetched, and nothing else of it moves (its
+    validators stay those of the version in use, so the next request is not answered 304)."""
+    db.execute(
+        "insert into source_record (source, accession, url, fetched_at, http_status) "
+        "values (?, ?, ?, ?, ?) on conflict (source, accession) do update set "
+        "fetched_at = excluded.fetched_at, http_status = excluded.http_status",
+        [fetched.source, fetched.accession, fetched.url, at, fetched.http_status],
     )
 
 
@@ -416,19 +436,41 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
 
 
 def save_record(
-    db: Database, fetched: Fetched, mapped: Mapped, at: str, *, replace: bool = True
+    db: Database,
+    fetched: Fetched,
+    version: tuple[str, str],
+    mapped: Mapped,
+    at: str,
+    *,
+    replace: bool = True,
 ) -> None:
-    """Raw record and its rows, committed together: a kill leaves all of it or none."""
+    """A version (hash, payload) that maps, and the rows it maps to, committed together: a kill
+    leaves all of it or none."""
+    sha256, payload = version
     with db.atomic():
-        save_source(db, fetched, at)
+        versions.keep(db, fetched.source, fetched.accession, sha256, payload, at, maps=True)
+        save_source(db, fetched, sha256, at)
         write_record(db, mapped, at, replace=replace)
 
 
-def save_unmappable(db: Database, fetched: Fetched, at: str, run_id: int, error: ErrorRow) -> None:
-    """A record we could not map or write: its payload is kept for `reindex`, with the error.
-    Its previous rows, if any, stay until it maps again."""
+def save_unmappable(
+    db: Database, fetched: Fetched, version: tuple[str, str], at: str, run_id: int, error: ErrorRow
+) -> None:
+    """A version we could not map or write: kept beside the version in use, with the error, for
+    the next run or `reindex` to try again. The record's rows stay those of the version in use."""
+    sha256, payload = version
     with db.atomic():
-        save_source(db, fetched, at)
+        versions.keep(
+            db,
+            fetched.source,
+            fetched.accession,
+            sha256,
+            payload,
+            at,
+            maps=False,
+            error=error.message,
+        )
+        save_fetched_only(db, fetched, at)
         record_error(db, run_id, error)
 
 
@@ -602,7 +644,7 @@ def load_held(db: Database) -> Held:
             }
             for source, acc, etag, modified in db.execute(
                 "select source, accession, etag, last_modified from source_record "
-                "where payload is not null and (etag is not null or last_modified is not null)"
+                "where sha256 is not null and (etag is not null or last_modified is not null)"
             )
         },
     )
@@ -663,19 +705,11 @@ def changed_at(db: Database, source: str, accession: str) -> str | None:
     return row[0] if row else None
 
 
-def payloads(db: Database, source: str):
-    """(accession, payload, changed_at) of every stored answer of this kind, by accession."""
-    yield from db.execute(
-        "select accession, payload, changed_at from source_record "
-        "where source = ? and payload is not null order by accession",
-        [source],
-    )
-
-
 def not_public_without_front_door(db: Database, archive: Archive) -> list[tuple[str, str]]:
     """(accession, changed_at) of records last answered 404 that have no front-door row."""
     return db.execute(
-        "select accession, changed_at from source_record where source = ? and payload is null "
+        "select accession, changed_at from source_record where source = ? and sha256 is null "
+        "and http_status in (404, 410) "
         f"and accession not in (select [{archive.key_column}] from [{archive.front_door}])",
         [archive.key],
     ).fetchall()

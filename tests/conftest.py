@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -78,6 +79,25 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def stored(db: Path, accession: str, source: str = "empiar") -> str | None:
+    """The payload a record's rows come from, else its newest version (one that never mapped)."""
+    rows = query(
+        db,
+        "select v.payload from record_version v left join source_record s using (source, "
+        "accession, sha256) where v.source = ? and v.accession = ? "
+        "order by s.sha256 is null, v.last_served desc limit 1",
+        (source, accession),
+    )
+    return rows[0][0] if rows else None
+
+
+def canonical_file(path: Path) -> str:
+    """A recorded answer as the mirror stores it, whichever route served it."""
+    from empiar_mirror.index.versions import canonical
+
+    return canonical(json.loads(path.read_text()))
 
 
 def logical_dump(db: Path) -> dict[str, list[tuple]]:

@@ -181,7 +181,7 @@ def test_email_addresses_stay_in_the_file_and_out_of_what_is_served(harvested_db
             sql_path(harvested_db, "select * from person"),
             sql_path(harvested_db, "select id from person where email is not null"),
             sql_path(harvested_db, "select EMAIL from PERSON"),
-            sql_path(harvested_db, "select payload from source_record"),
+            sql_path(harvested_db, "select payload from record_version"),
             sql_path(harvested_db, "select row from shared_contribution"),
         ],
     )
@@ -201,7 +201,7 @@ def test_email_addresses_stay_in_the_file_and_out_of_what_is_served(harvested_db
     assert payloads["rows"] and {r["payload"] for r in payloads["rows"]} == {None}
     assert rows["rows"] and {r["row"] for r in rows["rows"]} == {None}
     # The file keeps the raw records too.
-    assert query(harvested_db, "select count(payload) from source_record")[0][0] > 0
+    assert query(harvested_db, "select count(payload) from record_version")[0][0] > 0
 
 
 # Export and charts ---------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import json
 from conftest import (
     OVERLAY_ENTRIES,
     SAMPLE_ENTRIES,
+    canonical_file,
     harvest,
     query,
     run_cli,
+    stored,
     table_dump,
 )
 
@@ -84,9 +86,10 @@ def test_harvest_fills_front_door_and_lambda_ber_tables(server, tmp_path):
         "where publication_id = 'doi:10.1038/s41477-019-0429-5'",
     ) == [(19,)]
 
-    # The raw response is kept exactly as received.
-    payload = query(db, "select payload from source_record where accession = 'EMPIAR-10442'")[0][0]
-    assert payload == (server.snapshot.entries["EMPIAR-10442"]).read_text()
+    # The raw response is kept, as the canonical text of the document received.
+    payload = stored(db, "EMPIAR-10442")
+    assert payload == canonical_file(server.snapshot.entries["EMPIAR-10442"])
+    assert json.loads(payload) == json.loads(server.snapshot.entries["EMPIAR-10442"].read_text())
 
 
 def test_malformed_record_is_recorded_and_others_land(server, tmp_path):
@@ -97,10 +100,10 @@ def test_malformed_record_is_recorded_and_others_land(server, tmp_path):
     source, accession, kind, message = errors[0]
     assert (source, accession, kind) == ("empiar", "EMPIAR-99901", "validation")
     assert "imagesets" in message
-    # Raw first: the payload is kept, byte for byte, for a later reindex; none of its rows is
-    # half-written.
-    (payload,) = query(db, "select payload from source_record where accession = 'EMPIAR-99901'")[0]
-    assert payload == server.snapshot.entries["EMPIAR-99901"].read_text()
+    # Raw first: the payload is kept, as a version that does not map, for a later reindex; none
+    # of its rows is half-written.
+    assert stored(db, "EMPIAR-99901") == canonical_file(server.snapshot.entries["EMPIAR-99901"])
+    assert query(db, "select maps from record_version where accession = 'EMPIAR-99901'") == [(0,)]
     assert query(db, "select count(*) from dataset where id like 'empiar:EMPIAR-99901%'") == [(0,)]
     status = json.loads(run_cli("status", str(db), "--json").stdout)
     assert status["error_count"] == 1
@@ -181,7 +184,7 @@ def test_not_public_ids_are_recorded(server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["empiar"]["not_public"] == 1
     assert query(
-        db, "select http_status, payload from source_record where accession = 'EMPIAR-19999'"
+        db, "select http_status, sha256 from source_record where accession = 'EMPIAR-19999'"
     ) == [(404, None)]
     assert query(db, "select count(*) from empiar_entries") == [(1,)]
     assert query(db, "select count(*) from harvest_errors") == [(0,)]

@@ -236,7 +236,7 @@ def test_an_id_a_batch_answers_twice_differently_is_fetched_alone(tmp_path):
     # Neither copy of the batch is kept: the stored documents are the single routes' answers.
     stored = query(db, "select accession, url from source_record where source in ('emdb', 'pdb')")
     assert ("EMD-90007", "emdb:batch") not in stored and ("9Z05", "pdb:batch") not in stored
-    assert query(db, "select count(*) from source_record where payload like '%another copy%'") == [
+    assert query(db, "select count(*) from record_version where payload like '%another copy%'") == [
         (0,)
     ]
 

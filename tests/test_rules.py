@@ -212,9 +212,9 @@ def test_rewriting_a_record_replaces_only_its_own_rows(db):
 
 def hold(db: Database, *accessions: str) -> None:
     for acc in accessions:
-        fetched = store.Fetched("empiar", acc, "u", 200, payload="{}", sha256="x")
+        fetched = store.Fetched("empiar", acc, "u", 200)
         with db.atomic():
-            store.save_source(db, fetched, AT)
+            store.save_source(db, fetched, "x", AT)
 
 
 def test_an_absence_counts_only_when_both_listings_answered(db):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import re
-from dataclasses import dataclass
 
 from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response
@@ -181,33 +179,6 @@ def id_spec(ids: list[str]) -> str:
     if len(numbers) > 1 and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
         return f"{numbers[0]}-{numbers[-1]}"
     return ",".join(map(str, numbers))
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How a server lays out the JSON it sends: with it, a document from a batch answer is
-    written out byte for byte as the single route would have sent it."""
-
-    indent: int | None
-    separators: tuple[str, str]
-    ensure_ascii: bool
-    newline: bool
-
-    def render(self, doc: object) -> str:
-        text = json.dumps(
-            doc, indent=self.indent, separators=self.separators, ensure_ascii=self.ensure_ascii
-        )
-        return text + "\n" if self.newline else text
-
-
-# Django REST Framework's compact rendering first, then json.dumps' defaults and indents.
-_SPACING = ((None, (",", ":")), (None, (", ", ": ")), (2, (",", ": ")), (4, (",", ": ")))
-LAYOUTS = [Layout(i, s, a, n) for i, s in _SPACING for a in (False, True) for n in (False, True)]
-
-
-def learn_layout(text: str, doc: object) -> Layout | None:
-    """The layout that turns `doc` into exactly `text`, if it is one of LAYOUTS."""
-    return next((layout for layout in LAYOUTS if layout.render(doc) == text), None)
 
 
 def batch_documents(data: object) -> list[dict]:

@@ -211,7 +211,7 @@ REFUSED_FUNCTIONS = frozenset({"json_patch", "printf", "format"})
 # Read as NULL through Datasette (in results and conditions alike); the file keeps them. The
 # e-mail addresses, and the raw records that carry them too.
 WITHHELD_COLUMNS = frozenset(
-    {("person", "email"), ("source_record", "payload"), ("shared_contribution", "row")}
+    {("person", "email"), ("record_version", "payload"), ("shared_contribution", "row")}
 )
 
 
