@@ -99,6 +99,11 @@ PDB = Harvested(
     batch_key=lambda doc: str(doc.get("rcsb_id", "")).upper() or None,
 )
 HARVESTED: dict[str, Harvested] = {h.key: h for h in (EMPIAR, EMDB, PDB)}
+# Whose answers each kind of stored payload is, as harvest_errors.service names it.
+SERVICE_OF: dict[str, str] = {
+    **{h.key: h.service for h in HARVESTED.values()},
+    "pdb_holdings": rcsb.SERVICE,
+}
 # Every kind of stored payload, in the order reindex maps them: a holdings answer only stands in
 # for a PDB entry whose own document the file lacks.
 MAPPERS: dict[str, Callable[[Any, str], Mapped]] = {

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.harvester.archives import HARVESTED, MAPPERS, PDB, Harvested
+from empiar_mirror.harvester.archives import HARVESTED, MAPPERS, PDB, SERVICE_OF, Harvested
 from empiar_mirror.harvester.http import FetchError, Response
 from empiar_mirror.harvester.raw.empiar import NotAnEntry, unwrap_entry
 from empiar_mirror.harvester.raw.normalize import setting_aside
@@ -121,6 +121,7 @@ def keep_document(
         last_modified=resp.last_modified if resp else None,
     )
     tally.count(source, "fetched")
+    service = SERVICE_OF[source]
     claimed = answered_id(source, data, accession)
     if claimed is not None and claimed != accession:
         log.warning("%s %s: the answer is about %s", source, accession, claimed[:100])
@@ -129,7 +130,9 @@ def keep_document(
         store.record_error(
             db,
             tally.run_id,
-            store.ErrorRow(source, accession, IDENTITY, message, url, 200, payload[:EXCERPT_CHARS]),
+            store.ErrorRow(
+                source, accession, IDENTITY, message, url, 200, payload[:EXCERPT_CHARS], service
+            ),
         )
         return None
     sha = versions.digest(payload)
@@ -163,7 +166,9 @@ def keep_document(
                 store.record_error(
                     db,
                     tally.run_id,
-                    store.ErrorRow(source, accession, VALUE_SET_ASIDE, message, url, 200),
+                    store.ErrorRow(
+                        source, accession, VALUE_SET_ASIDE, message, url, 200, service=service
+                    ),
                 )
     except Exception as exc:
         if is_disk_trouble(exc):
@@ -172,7 +177,7 @@ def keep_document(
         log.warning("%s %s: %s", source, accession, describe(exc))
         tally.count(source, "failed")
         error = store.ErrorRow(
-            source, accession, kind, describe(exc), url, 200, payload[:EXCERPT_CHARS]
+            source, accession, kind, describe(exc), url, 200, payload[:EXCERPT_CHARS], service
         )
         store.save_unmappable(db, fetched, (sha, payload), at, tally.run_id, error)
         _guard(db, tally, source)
@@ -218,7 +223,11 @@ def _guard(db: Database, tally: Tally, source: str) -> None:
         "as that looks like a broken or changed API (the versions held are still used)"
     )
     log.warning("%s: %s", source, message)
-    store.record_error(db, tally.run_id, store.ErrorRow(source, None, MAPPING_GUARD, message))
+    store.record_error(
+        db,
+        tally.run_id,
+        store.ErrorRow(source, None, MAPPING_GUARD, message, service=SERVICE_OF[source]),
+    )
 
 
 def keep_not_modified(db: Database, tally: Tally, source: str, accession: str, resp: Response):
@@ -257,13 +266,29 @@ def keep_not_public(db: Database, tally: Tally, harvested: Harvested, accession:
             )
 
 
-def keep_error(db: Database, tally: Tally, source: str, accession: str | None, error: FetchError):
-    log.warning("%s %s: %s", source, accession or "", error)
-    tally.count(source, "failed")
+def keep_error(
+    db: Database,
+    tally: Tally,
+    source: str | None,
+    accession: str | None,
+    error: FetchError,
+    service: str | None,
+):
+    """A fetch that failed: a record's (counted as failed), or a service's own (no record)."""
+    log.warning("%s %s: %s", source or service, accession or "", error)
+    if source and accession:
+        tally.count(source, "failed")
     store.record_error(
         db,
         tally.run_id,
         store.ErrorRow(
-            source, accession, error.kind, error.message, error.url, error.status, error.excerpt
+            source,
+            accession,
+            error.kind,
+            error.message,
+            error.url,
+            error.status,
+            error.excerpt,
+            service or SERVICE_OF.get(source or ""),
         ),
     )

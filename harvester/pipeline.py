@@ -122,8 +122,11 @@ class Run:
     def workers(self, harvested: Harvested) -> int:
         return self.options.limits()[harvested.service].concurrency
 
-    async def error(self, source: str, accession: str | None, exc: FetchError) -> None:
-        await self.write(keep.keep_error, self.tally, source, accession, exc)
+    async def error(
+        self, source: str | None, accession: str | None, exc: FetchError, service: str = ""
+    ) -> None:
+        """Record a failed fetch: a record's, or (no accession) a service's or listing's."""
+        await self.write(keep.keep_error, self.tally, source, accession, exc, service or None)
 
     async def fetch_records(self, harvested: Harvested, ids: list[str]) -> dict[str, int]:
         """Fetch records one by one (conditionally) and keep each answer. Returns the HTTP
@@ -430,7 +433,7 @@ def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
             f"{schedule.WITHDRAWAL_GUARD_COUNT}) looks like a broken archive"
         )
         log.warning("empiar: %s", message)
-        error = store.ErrorRow("empiar", None, WITHDRAWAL_GUARD, message)
+        error = store.ErrorRow(EMPIAR.key, None, WITHDRAWAL_GUARD, message)
         store.record_error(db, run.tally.run_id, error)
         return
     for acc, status in withdrawn.items():
@@ -512,10 +515,10 @@ async def enumerate_ids(run: Run) -> tuple[dict[str, str | None], bool]:
     )
     found: dict[str, str | None] = {}
     complete = True
-    for name, result in (("empiar-search", search), ("empiar-listing", listing)):
+    for service, result in ((empiar.SERVICE_SEARCH, search), (empiar.SERVICE_FILES, listing)):
         if isinstance(result, BaseException):
-            exc = result if isinstance(result, FetchError) else _internal(name, result)
-            await run.error(name, None, exc)
+            exc = result if isinstance(result, FetchError) else _internal(service, result)
+            await run.error(EMPIAR.key, None, exc, service)
             complete = False
         elif isinstance(result, dict):
             found.update(result)
@@ -569,7 +572,7 @@ async def harvest(
                     tasks = run.follow.emdb.cancel() + run.follow.pdb.cancel()
                     await asyncio.gather(*tasks, return_exceptions=True)
             for service, why in client.tripped.items():
-                await run.error(service, None, FetchError("circuit-open", "", why))
+                await run.error(None, None, FetchError("circuit-open", "", why), service)
             await write(finish, tally, client)
         result = HarvestResult(
             run_id=run_id,

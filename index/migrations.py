@@ -815,7 +815,19 @@ CREATE TABLE record_change (
     fields TEXT
 );
 CREATE INDEX idx_record_change_record ON record_change(source, accession);
-CREATE INDEX idx_record_change_changed_at ON record_change(changed_at)
+CREATE INDEX idx_record_change_changed_at ON record_change(changed_at);
+-- An error's source is the kind of record it concerns (or none); the service it came from is a
+-- column of its own. Before, source also held service and listing names.
+ALTER TABLE harvest_errors ADD COLUMN service TEXT;
+UPDATE harvest_errors SET service = CASE source
+    WHEN 'pdb' THEN 'rcsb' WHEN 'pdb_holdings' THEN 'rcsb'
+    WHEN 'empiar-search' THEN 'ebi_search' WHEN 'empiar-listing' THEN 'empiar_files'
+    ELSE source END
+    WHERE kind != 'withdrawal-guard';
+UPDATE harvest_errors SET source = CASE
+    WHEN source IN ('empiar-search', 'empiar-listing') THEN 'empiar'
+    WHEN source IN ('rcsb', 'ebi_search', 'empiar_files') THEN NULL
+    ELSE source END
 """
 _V8_PAYLOADS_AT_ONCE = 500
 

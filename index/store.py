@@ -547,13 +547,14 @@ UNMAPPABLE_KINDS = ("validation", "mapping")
 class ErrorRow:
     """One record's (or one service's) failure, as harvest_errors keeps it."""
 
-    source: str
+    source: str | None  # the kind of record: empiar, emdb, pdb, pdb_holdings (None: no record)
     accession: str | None
     kind: str
     message: str
     url: str | None = None
     http_status: int | None = None
     excerpt: str | None = None
+    service: str | None = None  # whose answer it was (harvester/archives.py SERVICE_LIMITS)
 
 
 def _storable(text: str | None) -> str | None:
@@ -565,7 +566,7 @@ def record_error(db: Database, run_id: int, error: ErrorRow) -> None:
     with db.atomic():
         db.execute(
             "insert into harvest_errors (run_id, source, accession, url, kind, http_status, "
-            "message, excerpt, occurred_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message, excerpt, occurred_at, service) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 error.source,
@@ -576,6 +577,7 @@ def record_error(db: Database, run_id: int, error: ErrorRow) -> None:
                 _storable(error.message),
                 _storable(error.excerpt),
                 now(),
+                error.service,
             ],
         )
 

@@ -267,3 +267,19 @@ def test_a_first_harvest_killed_halfway_fetches_only_what_it_had_not_kept(tmp_pa
     assert result.returncode == 0, result.stderr
     assert fetched == entries - kept
     assert counts(db)["empiar_entries"] == 36
+
+
+def test_an_error_names_the_kind_of_record_and_the_service_apart(tmp_path):
+    db = tmp_path / "mirror.db"
+    faults = {
+        "/empiar/world_availability/": ["503"] * 2,
+        "/empiar/api/entry/EMPIAR-10442/": ["503"] * 2,
+    }
+    with ReplayServer(faults=faults) as server:
+        result = harvest(server, db, "--no-linked", "--json")
+    assert result.returncode == 1
+    assert query(
+        db, "select source, accession, service, kind from harvest_errors order by id"
+    ) == [("empiar", None, "empiar_files", "http"), ("empiar", "EMPIAR-10442", "empiar", "http")]
+    # Only the record counts as a failed record.
+    assert json.loads(result.stdout)["empiar"]["failed"] == 1
