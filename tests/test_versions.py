@@ -278,8 +278,9 @@ def test_an_error_names_the_kind_of_record_and_the_service_apart(tmp_path):
     with ReplayServer(faults=faults) as server:
         result = harvest(server, db, "--no-linked", "--json")
     assert result.returncode == 1
-    assert query(
-        db, "select source, accession, service, kind from harvest_errors order by id"
-    ) == [("empiar", None, "empiar_files", "http"), ("empiar", "EMPIAR-10442", "empiar", "http")]
+    assert query(db, "select source, accession, service, kind from harvest_errors order by id") == [
+        ("empiar", None, "empiar_files", "http"),
+        ("empiar", "EMPIAR-10442", "empiar", "http"),
+    ]
     # Only the record counts as a failed record.
     assert json.loads(result.stdout)["empiar"]["failed"] == 1
