@@ -16,7 +16,8 @@ from pathlib import Path
 from benchmarks.synth import generate
 from empiar_mirror.harvester.pipeline import HarvestOptions, harvest
 from empiar_mirror.harvester.replay import ReplayServer
-from empiar_mirror.index import deposition, store
+from empiar_mirror.index import store
+from empiar_mirror.index.deposition import document, schema
 from empiar_mirror.index.export import entry_accessions, export_dataset
 
 
@@ -33,8 +34,8 @@ def roundtrip(entries: int) -> tuple[int, int, Counter]:
             accessions = entry_accessions(db)
             valid, lacking = 0, Counter()
             for accession in accessions:
-                document = export_dataset(db, accession, extensions=True)
-                problems = deposition.problems(deposition.deposition_from_dataset(document))
+                dataset = export_dataset(db, accession, extensions=True)
+                problems = schema.problems(document.deposition_from_dataset(dataset))
                 valid += not problems
                 for line in problems:
                     path = line.split(":", 1)[0]

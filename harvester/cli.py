@@ -653,17 +653,28 @@ def deposition_command(source, db_path, release, output):
     document breaks EMPIAR's deposition schema: one line per problem on stderr, exit status 1, and
     the document is written all the same.
     """
-    from empiar_mirror.index import deposition
+    from empiar_mirror.index.deposition import EXTRA_MODULES
+    from empiar_mirror.index.deposition.dataset import NotADataset, parse_document
+    from empiar_mirror.index.deposition.document import deposition_from_dataset, dump
     from empiar_mirror.index.export import export_dataset
 
+    try:
+        from empiar_mirror.index.deposition import schema
+    except ModuleNotFoundError as exc:
+        if exc.name not in EXTRA_MODULES:
+            raise
+        raise Problem(
+            "the deposition command needs the optional extra: "
+            "pip install 'empiar-mirror[deposition]'"
+        ) from None
     if db_path is None:
         try:
-            document = deposition.parse_document(Path(source).read_text(encoding="utf-8"))
+            document = parse_document(Path(source).read_text(encoding="utf-8"))
         except OSError as exc:
             raise Problem(f"cannot read {source}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise Problem(f"cannot read {source}: not a text file") from None
-        except deposition.NotADataset as exc:
+        except NotADataset as exc:
             raise Problem(f"{source}: {exc}") from None
     else:
         db = _open_current(db_path)
@@ -675,10 +686,10 @@ def deposition_command(source, db_path, release, output):
         finally:
             db.close()
     try:
-        result = deposition.deposition_from_dataset(document, release)
-    except deposition.NotADataset as exc:
+        result = deposition_from_dataset(document, release)
+    except NotADataset as exc:
         raise Problem(f"{source}: {exc}") from None
-    text = deposition.dump(result)
+    text = dump(result)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -686,7 +697,7 @@ def deposition_command(source, db_path, release, output):
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise Problem(f"cannot write {output}: {exc.strerror}") from None
-    found = deposition.problems(result)
+    found = schema.problems(result)
     for line in found:
         click.echo(line, err=True)
     sys.exit(1 if found else 0)

@@ -16,7 +16,7 @@ import yaml
 from conftest import FIXTURES, SAMPLE_ENTRIES, SHARED_REFERENCE, harvested_sample, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR
-from empiar_mirror.index import deposition
+from empiar_mirror.index.deposition import countries, names, schema
 
 STUDY = FIXTURES / "deposition" / "study.yaml"
 STUDY_DEPOSITION = FIXTURES / "deposition" / "study.deposition.json"
@@ -462,7 +462,7 @@ def test_a_complete_record_gives_a_valid_deposition(tmp_path):
         "('Okoro', 'JP')",
         "('Brouwer', 'PJM')",
     ]
-    assert deposition.problems(route.document) == []
+    assert schema.problems(route.document) == []
 
 
 def test_yaml_and_json_give_the_same_document(tmp_path):
@@ -603,16 +603,16 @@ def test_unknown_accession_exits_2(db_path, tmp_path):
 
 def test_the_schema_is_read_from_the_installed_empiar_depositor():
     shipped = resources.files("empiar_depositor") / "empiar_deposition.schema.json"
-    assert deposition.schema() == json.loads(shipped.read_text(encoding="utf-8"))
+    assert schema.schema() == json.loads(shipped.read_text(encoding="utf-8"))
     copy = SHARED_REFERENCE / "empiar" / "deposition-schema.json"
     if copy.is_file():
-        assert deposition.schema() == json.loads(copy.read_text(encoding="utf-8"))
+        assert schema.schema() == json.loads(copy.read_text(encoding="utf-8"))
 
 
 def test_problems_name_the_field_and_what_is_wrong():
     example = resources.files("empiar_depositor") / "tests/deposition_json/working_example.json"
     document = json.loads(example.read_text())
-    assert deposition.problems(document) == []
+    assert schema.problems(document) == []
     document["title"] = "Too short"
     document["authors"][1]["name"] = "Test Author"
     document["corresponding_author"]["email"] = "someone [at] example.org"
@@ -620,7 +620,7 @@ def test_problems_name_the_field_and_what_is_wrong():
     document["principal_investigator"] = []
     document["imagesets"][0]["voxel_type"] = "UNSIGNED BYTE"
     del document["imagesets"][0]["directory"]
-    assert deposition.problems(document) == [
+    assert schema.problems(document) == [
         "title: 9 characters, at least 10 needed",
         "authors[1].name: 'Test Author' does not match "
         "^\\('[^0-9!\"£$%^&*()]+', '[^0-9!\"£$%^&*()]+'\\)$",
@@ -652,7 +652,7 @@ def test_problems_name_the_field_and_what_is_wrong():
     ],
 )
 def test_country_codes(name, code):
-    assert deposition.country_code(name) == code
+    assert countries.country_code(name) == code
 
 
 @pytest.mark.parametrize(
@@ -667,4 +667,4 @@ def test_country_codes(name, code):
     ],
 )
 def test_author_names(name, written):
-    assert deposition.author_name(name) == written
+    assert names.author_name(name) == written

@@ -28,7 +28,7 @@ from test_usage_errors import assert_one_line_error
 from empiar_mirror.harvester.cli import EXIT_DISK_FULL
 from empiar_mirror.harvester.replay import ReplayServer
 from empiar_mirror.index import portal
-from empiar_mirror.index.portal import charts
+from empiar_mirror.index.portal import charts, limits
 from empiar_mirror.index.serve import make_datasette
 
 
@@ -120,15 +120,15 @@ def test_a_page_of_ordinary_rows_is_within_the_limits(harvested_db):
 def test_every_connection_gets_the_limits():
     conn = sqlite3.connect(":memory:")
     portal.prepare_connection(conn)
-    assert conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) == portal.MAX_VALUE_BYTES
-    assert conn.getlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH) == portal.MAX_SQL_BYTES
-    assert conn.getlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH) == portal.MAX_PATTERN_BYTES
-    assert conn.getlimit(sqlite3.SQLITE_LIMIT_COLUMN) == portal.MAX_COLUMNS
-    assert conn.execute("pragma hard_heap_limit").fetchone()[0] == portal.HARD_HEAP_BYTES
-    assert conn.execute("pragma soft_heap_limit").fetchone()[0] == portal.SOFT_HEAP_BYTES
+    assert conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) == limits.MAX_VALUE_BYTES
+    assert conn.getlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH) == limits.MAX_SQL_BYTES
+    assert conn.getlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH) == limits.MAX_PATTERN_BYTES
+    assert conn.getlimit(sqlite3.SQLITE_LIMIT_COLUMN) == limits.MAX_COLUMNS
+    assert conn.execute("pragma hard_heap_limit").fetchone()[0] == limits.HARD_HEAP_BYTES
+    assert conn.execute("pragma soft_heap_limit").fetchone()[0] == limits.SOFT_HEAP_BYTES
     assert conn.execute("pragma temp_store").fetchone()[0] == 2  # memory
     with pytest.raises(sqlite3.DataError):
-        conn.execute("select '" + "x" * portal.MAX_SQL_BYTES + "'")
+        conn.execute("select '" + "x" * limits.MAX_SQL_BYTES + "'")
     conn.close()
 
 

@@ -1,5 +1,6 @@
 """The package as installed: one top-level name, every file shipped, the portal a Datasette
-plugin that plain `datasette FILE` loads, and the read-only commands free of the network stack."""
+plugin that plain `datasette FILE` loads, the read-only commands free of the network stack, and
+everything but `deposition` free of the optional extra."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import free_port, http_get, running
+from conftest import FIXTURES, free_port, http_get, running
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -74,6 +75,41 @@ def test_read_only_commands_load_no_network_stack(harvested_db, command):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def without(*modules: str) -> str:
+    """Python code that makes importing `modules` fail as it does when they are not installed."""
+    return "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
+
+
+@pytest.mark.parametrize("missing", ["empiar_depositor", "jsonschema"])
+def test_deposition_without_its_extra_says_how_to_install_it(missing):
+    study = FIXTURES / "deposition" / "study.yaml"
+    code = without(missing) + (
+        f"from empiar_mirror.harvester.cli import cli\ncli(['deposition', {str(study)!r}])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "empiar-mirror: error: the deposition command needs the optional extra: "
+        "pip install 'empiar-mirror[deposition]'\n"
+    )
+
+
+def test_nothing_but_the_deposition_schema_needs_the_extra(harvested_db):
+    code = without("empiar_depositor", "jsonschema") + (
+        "import importlib, pkgutil\n"
+        "import empiar_mirror.harvester, empiar_mirror.index\n"
+        "for package in (empiar_mirror.harvester, empiar_mirror.index):\n"
+        "    for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+        "        if not module.name.endswith(('.__main__', '.deposition.schema')):\n"
+        "            importlib.import_module(module.name)\n"
+        "from empiar_mirror.harvester.cli import cli\n"
+        f"cli(['export', {str(harvested_db)!r}, 'EMPIAR-10442'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "EMPIAR-10442" in result.stdout
 
 
 def test_plain_datasette_shows_the_portal(harvested_db, tmp_path):

@@ -13,7 +13,7 @@ from conftest import datasette_get, harvested_sample, run_cli
 from conftest import query as sql_rows
 
 from empiar_mirror.index import portal as plugin
-from empiar_mirror.index.portal import charts
+from empiar_mirror.index.portal import charts, descriptions, links, table_page
 from empiar_mirror.index.serve import load_metadata, make_datasette
 
 XSS = "<script>alert('xss')</script>"
@@ -383,19 +383,19 @@ def header_columns(html):
 
 def test_table_page_leads_with_the_columns_read_first(portal_db):
     html = get(portal_db, "/portal/empiar_entries").text
-    assert header_columns(html) == plugin.LEAD_COLUMNS["empiar_entries"]
+    assert header_columns(html) == table_page.LEAD_COLUMNS["empiar_entries"]
     # Every cell names its column, the label a phone shows for it.
     cells = re.findall(r'<td class="col-[^"]*" data-column="([^"]+)"', html)
-    assert cells[: len(header_columns(html))] == plugin.LEAD_COLUMNS["empiar_entries"]
+    assert cells[: len(header_columns(html))] == table_page.LEAD_COLUMNS["empiar_entries"]
     # The rest are one click away: Datasette's own `_col`, the lead columns first.
     (everything,) = re.findall(r'<a href="([^"]+)" rel="nofollow">show all (\d+) columns', html)
     url, count = everything
     shown = header_columns(get(portal_db, url.replace("&amp;", "&")).text)
     assert len(shown) == int(count) == len(sql_rows(portal_db, "pragma table_info(empiar_entries)"))
-    assert shown[:10] == plugin.LEAD_COLUMNS["empiar_entries"]
+    assert shown[:10] == table_page.LEAD_COLUMNS["empiar_entries"]
     # A column the reader hides stays hidden; columns the reader chose are shown as chosen.
     hidden = header_columns(get(portal_db, "/portal/empiar_entries?_nocol=title").text)
-    assert hidden == [c for c in plugin.LEAD_COLUMNS["empiar_entries"] if c != "title"]
+    assert hidden == [c for c in table_page.LEAD_COLUMNS["empiar_entries"] if c != "title"]
     chosen = get(portal_db, "/portal/empiar_entries?_col=status&_col=title").text
     assert header_columns(chosen) == ["accession", "status", "title"]
     assert 'href="/portal/empiar_entries" rel="nofollow">back to the columns read first' in chosen
@@ -411,14 +411,14 @@ def test_table_page_folds_all_but_the_lead_facets(portal_db):
     html = get(portal_db, "/portal/empiar_entries").text
     shown, _, folded = html.partition('<details class="portal-more-facets">')
     facets = r'class="facet-info [^"]*" id="facet-([a-z_]+)"'
-    assert re.findall(facets, shown) == plugin.LEAD_FACETS["empiar_entries"]
+    assert re.findall(facets, shown) == table_page.LEAD_FACETS["empiar_entries"]
     metadata = load_metadata()["databases"]["empiar"]["tables"]["empiar_entries"]["facets"]
     every = {f if isinstance(f, str) else f["array"] for f in metadata}
-    assert set(re.findall(facets, folded)) == every - set(plugin.LEAD_FACETS["empiar_entries"])
+    assert set(re.findall(facets, folded)) == every - set(table_page.LEAD_FACETS["empiar_entries"])
     # A lead facet shows its first values, the rest folded under "n more".
     experiment_types = re.search(r'id="facet-experiment_type".*?</ul>\s*</div>', html, re.S)[0]
     first, _, rest = experiment_types.partition('class="portal-facet-more"')
-    assert first.count("<li>") == plugin.FACET_VALUES_SHOWN and rest.count("<li>") > 0
+    assert first.count("<li>") == table_page.FACET_VALUES_SHOWN and rest.count("<li>") > 0
     # A facet the reader asked for, or chose a value of, is shown, with all its values.
     html = get(portal_db, "/portal/empiar_entries?scale=virus").text
     shown = html.partition('<details class="portal-more-facets">')[0]
@@ -433,7 +433,7 @@ def test_descriptions_render_their_code_spans_and_escape_the_rest(portal_db):
     description = re.search(r'<div class="metadata-description">(.*?)</div>', html, re.S)[1]
     assert "`" not in description and "flattened for browsing" in description
     assert "<code>&lt;2 Å</code>" in html  # a column description, folded away
-    assert plugin.inline_markdown("a `<b>` & <i>x</i> `") == (
+    assert descriptions.inline_markdown("a `<b>` & <i>x</i> `") == (
         "a <code>&lt;b&gt;</code> &amp; &lt;i&gt;x&lt;/i&gt; `"
     )
 
@@ -495,7 +495,7 @@ def test_search_results_come_in_rank_order(portal_db):
 
 
 def test_one_front_door_searched_a_page_at_a_time(portal_db, monkeypatch):
-    monkeypatch.setattr(plugin, "SEARCH_PAGE", 2)
+    monkeypatch.setattr("empiar_mirror.index.portal.search.SEARCH_PAGE", 2)
     best = ranked(portal_db, "ribosome")
     pages = []
     for page in (1, 2, 3):
@@ -526,7 +526,7 @@ def test_one_front_door_searched_a_page_at_a_time(portal_db, monkeypatch):
 def test_an_id_in_any_case_finds_and_opens_its_record(portal_db, q, table, pk):
     assert search(portal_db, q)[table][0] == pk
     scoped = get(portal_db, f"/-/search.json?q={q}&table={table}").json()
-    assert scoped["results"][table]["rows"][0][plugin.TABLE_PK[table]] == pk
+    assert scoped["results"][table]["rows"][0][links.TABLE_PK[table]] == pk
     # What the header's box sends: the record's own page.
     r = get(portal_db, f"/-/search?q={q}")
     assert r.status_code == 302 and r.headers["location"] == f"/portal/{table}/{pk}"

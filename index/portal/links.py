@@ -1,0 +1,125 @@
+"""Ids, DOIs and ORCIDs as links, in every cell Datasette renders: an id to its row in the mirror
+and to its archive's page, a JSON array as a list of such links (or of values to filter by)."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote, urlencode
+
+from datasette.utils import tilde_encode
+from markupsafe import Markup
+
+from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR
+
+TABLE_ARCHIVE = {table: a.key for table, a in BY_FRONT_DOOR.items()}
+TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
+
+# Which archives a column's values may belong to, by column name: the same names are used by
+# the front doors, harvest_errors and the canned queries, so links follow the column everywhere.
+ID_COLUMNS = {
+    "accession": ("empiar", "emdb", "pdb"),
+    "emdb_id": ("emdb",),
+    "emdb_ids": ("emdb",),
+    "pdb_id": ("pdb",),
+    "pdb_ids": ("pdb",),
+    "replaced_by": ("pdb",),
+    "empiar_ids": ("empiar",),
+}
+ARRAY_COLUMNS = {
+    "emdb_ids",
+    "pdb_ids",
+    "empiar_ids",
+    "categories",
+    "data_formats",
+    "methods",
+    "microscopes",
+    "detectors",
+    "microscope_families",
+    "detector_families",
+    "voltages_kv",
+    "organisms",
+    "sample_names",
+    "software",
+}
+DOI_COLUMNS = {"entry_doi", "citation_doi", "doi"}
+ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])")
+
+
+def archive_of(value, kinds) -> str | None:
+    """The archive an id belongs to, among `kinds`, or None if it is no such id."""
+    if not isinstance(value, str):
+        return None
+    for kind in kinds:
+        if ARCHIVES[kind].id_pattern.fullmatch(value):
+            return kind
+    return None
+
+
+def outbound(kind: str, value: str) -> Markup:
+    """The small ↗ link to the archive's own page."""
+    archive = ARCHIVES[kind]
+    label = f"{value} at {archive.name}"
+    return Markup(
+        '<a class="portal-out" href="{}" title="{}" aria-label="{}" rel="noopener">↗</a>'
+    ).format(archive.page(value), label, label)
+
+
+def id_link(datasette, database: str, kind: str, value: str) -> Markup:
+    """An id linked to its row in the mirror, then to the archive."""
+    row = datasette.urls.row(database, ARCHIVES[kind].front_door, tilde_encode(value))
+    return Markup('<a class="portal-id" href="{}">{}</a>&nbsp;{}').format(
+        row, value, outbound(kind, value)
+    )
+
+
+def doi_link(value: str) -> Markup:
+    doi = value.removeprefix("doi:").strip()
+    return Markup('<a href="https://doi.org/{}">{}</a>').format(quote(doi, safe="/:;()"), doi)
+
+
+def _array_item(datasette, database, table, column, item) -> Markup:
+    kind = archive_of(item, ID_COLUMNS.get(column, ()))
+    if kind:
+        return id_link(datasette, database, kind, item)
+    if isinstance(item, str) and table in TABLE_ARCHIVE:
+        # One click filters the table to the rows whose array holds this value.
+        href = (
+            datasette.urls.table(database, table)
+            + "?"
+            + urlencode({f"{column}__arraycontains": item})
+        )
+        return Markup('<a href="{}">{}</a>').format(href, item)
+    if isinstance(item, float) and item.is_integer():
+        item = int(item)
+    return Markup("{}").format(item)
+
+
+def render_cell(value, column, table, database, datasette) -> Markup | None:
+    """A cell's value as HTML, or None for Datasette's own rendering."""
+    if not isinstance(value, str) or not value:
+        return None
+    if column in ARRAY_COLUMNS and value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(items, list):
+            return None
+        if not items:
+            return Markup("&nbsp;")
+        lis = (
+            Markup("<li>{}</li>").format(_array_item(datasette, database, table, column, i))
+            for i in items
+        )
+        return Markup('<ul class="portal-list">{}</ul>').format(Markup("").join(lis))
+    if column in ID_COLUMNS:
+        kind = archive_of(value, ID_COLUMNS[column])
+        return id_link(datasette, database, kind, value) if kind else None
+    if column in DOI_COLUMNS and value.removeprefix("doi:").startswith("10."):
+        return doi_link(value)
+    if column == "orcid":
+        match = ORCID.fullmatch(value.strip())
+        if match:
+            return Markup('<a href="https://orcid.org/{0}">{0}</a>').format(match.group(1))
+    return None

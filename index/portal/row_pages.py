@@ -1,0 +1,139 @@
+"""What a front door's row page shows beyond the row: the records it links, and for an entry its
+imagesets, people and publications."""
+
+from __future__ import annotations
+
+import json
+
+from datasette.utils import tilde_encode
+
+from empiar_mirror.index.archives import ARCHIVES
+from empiar_mirror.index.portal import database
+from empiar_mirror.index.portal.links import ORCID, TABLE_ARCHIVE, TABLE_PK
+
+
+def _ids(value) -> list[str]:
+    try:
+        items = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
+
+
+async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list[dict]:
+    """Rows of `table` for `ids`, in that order; an id the mirror lacks keeps a bare row."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    found = {
+        r[pk]: r
+        for r in await database.rows(
+            db, f"select {columns} from {table} where {pk} in ({marks})", ids
+        )
+    }
+    return [found.get(i, {pk: i, "missing": True}) for i in ids]
+
+
+MAP_COLUMNS = "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv"
+MODEL_COLUMNS = "pdb_id, title, status, method, resolution_a, replaced_by"
+ENTRY_COLUMNS = "accession, title, experiment_type, release_date, resolution_best_a"
+
+
+async def row_details(db, table: str, pk: str) -> dict | None:
+    """What a front door's row page shows beyond the row: its related records."""
+    rows = await database.rows(db, f"select * from {table} where {TABLE_PK[table]} = ?", [pk])
+    if not rows:
+        return None
+    record = rows[0]
+    kind = TABLE_ARCHIVE[table]
+    # Built from the id, not read from the row: an href must never come from archive text.
+    out = {"table": table, "record": record, "archive_url": ARCHIVES[kind].page(pk)}
+    if table == "empiar_entries":
+        out.update(await _entry_details(db, record))
+    elif table == "emdb_maps":
+        out["entries"] = await _by_ids(
+            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
+        )
+        fitted = await database.rows(
+            db,
+            "select pdb_id from pdb_models where exists "
+            "(select 1 from json_each(pdb_models.emdb_ids) where value = ?)",
+            [pk],
+        )
+        ids = _ids(record["pdb_ids"])
+        ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in ids]
+        out["models"] = await _by_ids(db, "pdb_models", "pdb_id", ids, MODEL_COLUMNS)
+    else:
+        out["maps"] = await _by_ids(
+            db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS
+        )
+        out["entries"] = await _by_ids(
+            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
+        )
+        out["replaces"] = await database.rows(
+            db, "select pdb_id from pdb_models where replaced_by = ? order by pdb_id", [pk]
+        )
+    return out
+
+
+async def _entry_details(db, record: dict) -> dict:
+    accession = record["accession"]
+    study = f"empiar:{accession}/study"
+    prefix = f"empiar:{accession}/imageset/"
+    imagesets = await database.rows(
+        db,
+        "select id, title, x_empiar_category, x_data_format, x_num_images_or_tilt_series, "
+        "x_frames_per_image, x_image_width, x_image_height, x_pixel_width, file_path "
+        # A range over the primary key rather than LIKE, so the index answers it.
+        "from data_file where id >= ? and id < ? "
+        "order by cast(substr(id, ?) as integer)",
+        [prefix, prefix[:-1] + "0", len(prefix) + 1],
+    )
+    for imageset in imagesets:
+        imageset["row_path"] = tilde_encode(imageset["id"])
+    maps = await _by_ids(db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS)
+    fitted = await database.rows(
+        db,
+        "select pdb_id from pdb_models where exists "
+        "(select 1 from json_each(pdb_models.empiar_ids) where value = ?) order by pdb_id",
+        [accession],
+    )
+    model_ids = _ids(record["pdb_ids"])
+    model_ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in model_ids]
+    models = await _by_ids(db, "pdb_models", "pdb_id", model_ids, MODEL_COLUMNS)
+    people = await database.rows(
+        db,
+        "select p.id, p.full_name, p.orcid, p.affiliation, sp.role, sp.author_position "
+        "from study_person sp join person p on p.id = sp.person_id where sp.study_id = ? "
+        "order by sp.author_position, p.full_name",
+        [study],
+    )
+    for person in people:
+        match = ORCID.fullmatch((person["orcid"] or "").strip())
+        person["orcid_id"] = match.group(1) if match else None
+    publications = await database.rows(
+        db,
+        "select p.*, sp.is_primary from study_publication sp "
+        "join publication p on p.id = sp.publication_id where sp.study_id = ? "
+        "order by sp.is_primary desc, p.year",
+        [study],
+    )
+    for publication in publications:
+        names = await database.rows(
+            db,
+            "select name from publication_author where publication_id = ? order by position",
+            [publication["id"]],
+        )
+        publication["authors"] = [n["name"] for n in names]
+        publication["doi"] = (publication["doi"] or "").removeprefix("doi:") or None
+        pmid = (publication["pubmed_id"] or "").removeprefix("pmid:")
+        publication["pmid"] = pmid if pmid.isdigit() else None
+    return {
+        "imagesets": imagesets,
+        "maps": maps,
+        "models": models,
+        "authors": [p for p in people if p["role"] == "author"],
+        "contacts": [p for p in people if p["role"] == "contact"],
+        "investigators": [p for p in people if p["role"] == "principal_investigator"],
+        "publications": publications,
+    }
