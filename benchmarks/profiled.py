@@ -29,12 +29,14 @@ STEPS = {
         ("harvester/mapping/from_emdb.py", "map_emdb"),
         ("harvester/mapping/from_rcsb.py", "map_rcsb"),
     ],
-    "canonical payload text": [("harvester/archives.py", "canonical")],
+    "canonical payload text": [("index/versions.py", "canonical")],
+    "what changed (mapping the previous version again)": [("harvester/keep.py", "changed_parts")],
     "rows from records": [("index/lambda_ber/models.py", "rows")],
     "writing a record (SQL, shared rows, front door)": [("index/store.py", "write_record")],
     "of which shared rows": [("index/shared.py", "contribute")],
     "of which front door": [("index/front_doors.py", "write_own")],
-    "commit (one per record)": [("sqlite_utils/db.py", "atomic")],
+    "a record's savepoint": [("sqlite_utils/db.py", "atomic")],
+    "group commits": [("sqlite_utils/db.py", "commit")],
     "front-door refresh at the end": [("index/front_doors.py", "refresh")],
 }
 
