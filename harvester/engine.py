@@ -42,13 +42,13 @@ class InHand:
 
     def __init__(self, limit: int = DOCUMENTS_IN_HAND) -> None:
         self.limit = limit
-        self.held = 0
+        self.taken = 0
         self._waiting: collections.deque[tuple[int, asyncio.Future]] = collections.deque()
 
     async def reserve(self, n: int) -> None:
         n = min(n, self.limit)
-        if not self._waiting and self.held + n <= self.limit:
-            self.held += n
+        if not self._waiting and self.taken + n <= self.limit:
+            self.taken += n
             return
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append((n, turn))
@@ -62,11 +62,11 @@ class InHand:
             raise
 
     def release(self, n: int) -> None:
-        self.held -= min(n, self.limit)
-        while self._waiting and self.held + self._waiting[0][0] <= self.limit:
+        self.taken -= min(n, self.limit)
+        while self._waiting and self.taken + self._waiting[0][0] <= self.limit:
             n, turn = self._waiting.popleft()
             if not turn.done():  # a cancelled waiter takes nothing
-                self.held += n
+                self.taken += n
                 turn.set_result(None)
 
 

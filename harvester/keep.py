@@ -154,7 +154,7 @@ def keep_document(
             mapped = MAPPERS[source](data, accession)
         # A record never held before (not even as a 404) owns no rows yet.
         new = (source, accession) not in tally.held.fetched_at
-        with db.atomic():
+        with db.atomic():  # one savepoint: the version, its rows, its history, its errors
             store.save_record(db, fetched, (sha, payload), mapped, at, replace=not new)
             _fetched_as_listed(db, source, accession)
             if previous != sha:

@@ -444,13 +444,12 @@ def save_record(
     *,
     replace: bool = True,
 ) -> None:
-    """A version (hash, payload) that maps, and the rows it maps to, committed together: a kill
-    leaves all of it or none."""
+    """A version (hash, payload) that maps, and the rows it maps to. Call inside the record's
+    transaction: a kill leaves all of it or none."""
     sha256, payload = version
-    with db.atomic():
-        versions.keep(db, fetched.source, fetched.accession, sha256, payload, at, maps=True)
-        save_source(db, fetched, sha256, at)
-        write_record(db, mapped, at, replace=replace)
+    versions.keep(db, fetched.source, fetched.accession, sha256, payload, at, maps=True)
+    save_source(db, fetched, sha256, at)
+    write_record(db, mapped, at, replace=replace)
 
 
 def save_unmappable(

@@ -252,7 +252,7 @@ def test_documents_in_hand_stay_under_the_bound_whatever_the_concurrency(weight,
     fetched: list[int] = []
 
     async def fetch(item: int) -> int:
-        most["held"] = max(most["held"], in_hand.held)
+        most["held"] = max(most["held"], in_hand.taken)
         await asyncio.sleep(0)
         fetched.append(item)
         return item
@@ -267,4 +267,4 @@ def test_documents_in_hand_stay_under_the_bound_whatever_the_concurrency(weight,
     asyncio.run(fetch_all(range(200), fetch, handle, 64, in_hand, lambda item: weight))
     assert sorted(handled) == list(range(200))
     assert most["held"] <= limit and most["waiting"] <= max(limit, weight)
-    assert in_hand.held == 0
+    assert in_hand.taken == 0
