@@ -150,7 +150,7 @@ class DiskFull(Problem):
 def _open(path: str, *, create: bool):
     """Check, lock (for the life of this process) and open the database for writing."""
     try:
-        store.check_path(path, must_exist=not create)
+        store.check_writable(path, create=create)
         store.lock(path)
         return store.open_database(path, create=create)
     except store.DatabaseError as exc:
@@ -522,6 +522,7 @@ def reindex_command(db_path):
     from empiar_mirror.harvester.pipeline import EXIT_SOME_FAILED, reindex
 
     try:
+        store.check_writable(db_path, create=False)
         store.open_readonly(db_path).close()
     except store.DatabaseError as exc:
         raise Problem(str(exc)) from None

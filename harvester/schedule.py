@@ -33,7 +33,8 @@ def refresh_due(accession: str, fetched_at: str, refresh_days: int, now: dt.date
     the re-checks evenly instead of refetching the whole archive once a week."""
     age = (now - dt.datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))).total_seconds()
     age_days = age / 86400
-    if age_days >= refresh_days:
+    # A fetch time in the future was stamped by a clock that was ahead: it says nothing.
+    if age_days >= refresh_days or age_days < 0:
         return True
     bucket = int(hashlib.sha1(accession.encode()).hexdigest(), 16) % refresh_days
     # Half a day: a record fetched on this run's day is not fetched again by a later run.

@@ -146,16 +146,30 @@ def check_path(path: str | os.PathLike, *, must_exist: bool) -> Path:
     return p
 
 
-def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
-    """Open (creating if asked) and migrate; refuse files written by a newer schema."""
+def check_writable(path: str | os.PathLike, *, create: bool) -> Path:
+    """Refuse, before anything opens it, a file a harvest must not write."""
     p = check_path(path, must_exist=not create)
-    if p.exists() and not os.access(p, os.W_OK):
-        raise DatabaseError(f"{p} is not writable")
+    # The mode as well as access(): root may write a file whose mode says read-only, and a
+    # snapshot made read-only means "leave it as it is".
+    if p.exists() and (not os.access(p, os.W_OK) or not p.stat().st_mode & 0o222):
+        raise DatabaseError(f"{p} is not writable (its mode is read-only)")
+    if p.exists() and p.stat().st_nlink > 1:
+        raise DatabaseError(
+            f"{p} has {p.stat().st_nlink} names (hard links): SQLite keeps its write-ahead log "
+            "beside the name a file is opened by, so writing through two names corrupts it; "
+            "keep one name"
+        )
     if not os.access(p.resolve().parent, os.W_OK):
         raise DatabaseError(
             f"cannot write beside {p}: its directory is not writable "
             f"(SQLite keeps {p.name}-wal and {p.name}-shm there)"
         )
+    return p
+
+
+def open_database(path: str | os.PathLike, *, create: bool = True) -> Database:
+    """Open (creating if asked) and migrate; refuse files written by a newer schema."""
+    p = check_writable(path, create=create)
     # The harvest writes from one worker thread while its event loop runs on another.
     db = Database(sqlite3.connect(p, check_same_thread=False))
     try:

@@ -306,6 +306,12 @@ def test_the_rolling_refresh_spreads_records_over_the_window():
     assert len(due_days) >= 1 and not schedule.refresh_due("EMPIAR-10442", stamp(0.2), 7, NOW)
 
 
+def test_a_fetch_stamped_in_the_future_is_due():
+    # A run whose clock was ahead: never re-checking such a record would hold it forever.
+    for days in (0.01, 0.6, 3, 400):
+        assert schedule.refresh_due("EMPIAR-10442", stamp(-days), 7, NOW)
+
+
 # Front doors -----------------------------------------------------------------------------
 
 

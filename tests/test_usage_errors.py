@@ -8,6 +8,8 @@ import sqlite3
 import pytest
 from conftest import harvest, run_cli
 
+from empiar_mirror.index import store
+
 
 def assert_one_line_error(result, *words: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)
@@ -62,14 +64,27 @@ def test_unwritable_path(tmp_path):
 
 def test_read_only_database_file(tmp_path):
     db = tmp_path / "ro.db"
-    sqlite3.connect(db).close()
-    db.chmod(0o400)
+    store.open_database(db).close()
+    for path in tmp_path.glob("ro.db-*"):
+        path.unlink()
+    db.chmod(0o444)
+    before = db.read_bytes()
     try:
-        if os.access(db, os.W_OK):
-            pytest.skip("running as a user who can write any file (root): no read-only file")
-        assert_one_line_error(run_cli("harvest", str(db)), "not writable")
+        # Whoever runs it, root included: the mode says read-only.
+        for command in ("harvest", "reindex"):
+            assert_one_line_error(run_cli(command, str(db)), "not writable")
+        assert db.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.db"]
     finally:
         db.chmod(0o600)
+
+
+def test_a_database_file_with_two_names_is_refused(tmp_path):
+    db = tmp_path / "a.db"
+    sqlite3.connect(db).close()
+    os.link(db, tmp_path / "b.db")
+    for name in ("a.db", "b.db"):
+        assert_one_line_error(run_cli("harvest", str(tmp_path / name)), "hard links")
 
 
 def test_file_that_is_not_sqlite_is_left_untouched(tmp_path):
