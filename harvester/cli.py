@@ -327,7 +327,7 @@ def harvest_command(
         "timeout": timeout,
         "retries": retries,
         "backoff": backoff,
-        **urls,
+        **endpoints.public(),
     }
     show_bar = sys.stderr.isatty() if progress is None else progress
     bar = None

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+
+def without_credentials(url: str) -> str:
+    """A URL as it may be stored, shown or logged: any `user:password@` taken out. Requests still
+    carry them (an endpoint behind basic authentication); nothing else does."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,10 @@ class Endpoints:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"--{f.name.replace('_', '-')}: not an http(s) URL: {value!r}")
             object.__setattr__(self, f.name, value.rstrip("/"))
+
+    def public(self) -> dict[str, str]:
+        """The base URLs as they may be stored and shown."""
+        return {f.name: without_credentials(getattr(self, f.name)) for f in fields(self)}
 
     def empiar_entry(self, accession: str) -> str:
         return f"{self.empiar_api}/entry/{accession}/"

@@ -42,6 +42,7 @@ from tenacity import (
 from yarl import URL
 
 from empiar_mirror.harvester import USER_AGENT
+from empiar_mirror.harvester.endpoints import without_credentials
 
 EXCERPT_CHARS = 500
 # A Retry-After beyond this is a service telling us to go away for the run: we stop calling it
@@ -86,6 +87,7 @@ class FetchError(Exception):
         retry_after: float | None = None,
     ) -> None:
         message = _storable(message)
+        url = without_credentials(url)
         super().__init__(f"{kind}: {message} ({url})")
         self.kind = kind
         self.url = url
@@ -398,7 +400,7 @@ class HttpClient:
                 retry_after=retry_after,
             )
         response = Response(
-            url=url,
+            url=without_credentials(url),
             status=status,
             body=body,
             etag=_validator(resp_headers.get("ETag")),

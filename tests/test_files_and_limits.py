@@ -466,3 +466,20 @@ def test_a_disk_that_fills_during_a_harvest(tmp_path):
         again = harvest(server, db)
         assert again.returncode == 0, again.stderr
         assert query(db, "select count(*) from empiar_entries")[0][0] == GOOD_ENTRIES_COUNT
+
+
+def test_an_error_excerpt_stays_in_the_file_and_out_of_what_is_served(server, tmp_path):
+    db = tmp_path / "mirror.db"
+    assert harvest(server, db).returncode == 1  # the overlay's malformed entry
+    assert query(db, "select count(excerpt) from harvest_errors")[0][0] > 0
+    answers = requests(
+        db,
+        [
+            sql_path(db, "select excerpt from harvest_errors"),
+            f"/{db.stem}/harvest_errors.json?_shape=objects",
+        ],
+    )
+    for answer in answers:
+        assert answer.status_code == 200
+        rows = answer.json()["rows"]
+        assert rows and {row["excerpt"] for row in rows} == {None}

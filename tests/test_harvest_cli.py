@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from conftest import (
     OVERLAY_ENTRIES,
@@ -249,3 +250,30 @@ def test_html_error_page_with_status_200_is_recorded_not_a_crash(server, tmp_pat
     result = harvest(server, db, "--ids", "EMPIAR-10442,EMPIAR-11419", "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["empiar"]["new"] == 1
+
+
+def test_credentials_in_an_endpoint_are_never_stored_or_logged(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    env = {
+        name: value.replace("http://", "http://mirror-user:s3cret-token@")
+        for name, value in server.env().items()
+    }
+    server.faults = {"/empiar/api/entry/EMPIAR-10442/": ["503"] * 2}
+    result = run_cli(
+        "harvest", str(db), "--rate", "0", "--retries", "1", "--backoff", "0.05", "-vv", env=env
+    )
+    assert result.returncode == 1, result.stderr
+    assert query(db, "select count(*) from empiar_entries")[0][0] > 0
+    assert "s3cret-token" not in result.stderr + result.stdout
+    conn = sqlite3.connect(db)
+    try:
+        for (table,) in conn.execute("select name from sqlite_master where type = 'table'"):
+            for (column,) in [(r[1],) for r in conn.execute(f"pragma table_info([{table}])")]:
+                leaked = conn.execute(
+                    f"select count(*) from [{table}] where cast([{column}] as text) like ?",
+                    ("%s3cret-token%",),
+                ).fetchone()[0]
+                assert leaked == 0, (table, column)
+    finally:
+        conn.close()
+    assert "127.0.0.1" in query(db, "select url from harvest_errors")[0][0]

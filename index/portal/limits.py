@@ -36,9 +36,15 @@ HARD_HEAP_BYTES = 1 << 30
 # its result (the length limit makes it NULL), and a format can hold thousands of those.
 REFUSED_FUNCTIONS = frozenset({"json_patch", "printf", "format"})
 # Read as NULL through Datasette (in results and conditions alike); the file keeps them. The
-# e-mail addresses, and the raw records that carry them too.
+# e-mail addresses, and the raw records that carry them too (an error's excerpt is the start of
+# one: without imagesets, EMPIAR's key order puts a principal investigator's address there).
 WITHHELD_COLUMNS = frozenset(
-    {("person", "email"), ("record_version", "payload"), ("shared_contribution", "row")}
+    {
+        ("person", "email"),
+        ("record_version", "payload"),
+        ("shared_contribution", "row"),
+        ("harvest_errors", "excerpt"),
+    }
 )
 
 
