@@ -35,7 +35,7 @@ class Archive:
 EMPIAR = Archive(
     "empiar",
     "EMPIAR",
-    re.compile(r"EMPIAR-\d{5,}"),
+    re.compile(r"EMPIAR-[0-9]{5,9}"),
     "https://www.ebi.ac.uk/empiar/{}/",
     "empiar_entries",
     "accession",
@@ -43,7 +43,7 @@ EMPIAR = Archive(
 EMDB = Archive(
     "emdb",
     "EMDB",
-    re.compile(r"EMD-\d{4,}"),
+    re.compile(r"EMD-[0-9]{4,9}"),
     "https://www.ebi.ac.uk/emdb/{}",
     "emdb_maps",
     "emdb_id",

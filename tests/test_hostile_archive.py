@@ -324,6 +324,8 @@ def test_bogus_names_in_the_file_listing_are_skipped(tmp_path):
                 ("12a45", "2024-01-01 10:00"),
                 ("99990", "31-Foo-2024 10:00"),  # dates no calendar knows
                 ("99991", "2024-13-45 10:00"),
+                ("7" * 300, "2024-01-01 10:00"),  # no file name could hold it
+                ("8" * 5000, "2024-01-01 10:00"),  # past what int() reads
             )
         )
         server.bodies[LISTING] = html.replace("</table>", bogus + "</table>").encode()

@@ -30,7 +30,7 @@ MAX_SIZE_BYTES = 10**18
 _SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]?B|bytes?)?", re.IGNORECASE | re.ASCII)
 _UNIT_POWER = {"B": 0, "BYTE": 0, "BYTES": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
 _PDB_EXTENDED_RE = re.compile(r"^pdb_0000([0-9][0-9a-z]{3})$", re.IGNORECASE | re.ASCII)
-_EMD_RE = re.compile(r"^(?:EMD-?)?([0-9]{4,})$", re.IGNORECASE | re.ASCII)
+_EMD_RE = re.compile(r"^(?:EMD-?)?([0-9]{4,9})$", re.IGNORECASE | re.ASCII)
 _INT_TEXT_RE = re.compile(r"-?[0-9]+(\.0+)?")
 # C0 and C1 controls and DEL, but tab and newline: they break terminals, XML and some clients.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -21,7 +21,9 @@ LISTING_ROW_CHARS = 1000
 SEARCH_ALL_QUERY = "domain_source:empiar"
 BATCH_SIZE = 100  # entries per `POST entry/`: one range or list of ids each
 
-_ACCESSION_RE = re.compile(r"^(?:EMPIAR-)?([0-9]{5,})$", re.IGNORECASE)
+# Accession numbers have 5 digits today; 9 leaves room and keeps a name of thousands of digits
+# (int() refuses past 4,300) or a file name past 255 bytes out of every run.
+_ACCESSION_RE = re.compile(r"^(?:EMPIAR-)?([0-9]{5,9})$", re.IGNORECASE | re.ASCII)
 _LISTING_DIR_RE = re.compile(r'<a href="([0-9]{4,})/"', re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
 _ISO_STAMP_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})", re.ASCII)
@@ -46,7 +48,9 @@ def parse_ids(spec: str) -> list[str]:
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        bounds = re.fullmatch(r"(?:EMPIAR-)?(\d{5,})\s*-\s*(?:EMPIAR-)?(\d{5,})", part, re.I)
+        bounds = re.fullmatch(
+            r"(?:EMPIAR-)?([0-9]{5,9})\s*-\s*(?:EMPIAR-)?([0-9]{5,9})", part, re.I | re.ASCII
+        )
         if bounds:
             low, high = int(bounds.group(1)), int(bounds.group(2))
             if low > high:
