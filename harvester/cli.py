@@ -147,16 +147,24 @@ class DiskFull(Problem):
     exit_code = EXIT_DISK_FULL
 
 
-def _open(path: str, *, create: bool):
-    """Check, lock (for the life of this process) and open the database for writing."""
+def _lock(path: str, *, create: bool) -> int:
+    """Check the path and take its harvest lock, held while the returned descriptor is open."""
     try:
         store.check_writable(path, create=create)
-        store.lock(path)
-        return store.open_database(path, create=create)
+        return store.lock(path)
     except store.DatabaseError as exc:
         raise _database_problem(exc) from None
     except store.Locked as exc:
         raise LockHeld(str(exc)) from None
+
+
+def _open(path: str, *, create: bool):
+    """Check, lock (for the life of this process) and open the database for writing."""
+    _lock(path, create=create)
+    try:
+        return store.open_database(path, create=create)
+    except store.DatabaseError as exc:
+        raise _database_problem(exc) from None
 
 
 def _open_current(path: str):
@@ -720,7 +728,11 @@ def demo(db_path, port, no_serve):
     _setup_logging(0, False)
     # A taken port is said before anything is harvested or any address printed.
     sock = None if no_serve else _listen("127.0.0.1", port)
-    _open(db_path, create=True).close()
+    lock = _lock(db_path, create=True)
+    try:
+        store.open_database(db_path).close()
+    except store.DatabaseError as exc:
+        raise _database_problem(exc) from None
     with ReplayServer() as server:
         click.echo(f"Sample archive served at {server.base_url}", err=True)
         result = asyncio.run(
@@ -731,6 +743,8 @@ def demo(db_path, port, no_serve):
                 run_options={"demo": True},
             )
         )
+    # Serving only reads: a harvest (or another demo) may write meanwhile.
+    os.close(lock)
     # What the file holds, as the home page counts it: a second demo fetches nothing new.
     db = store.open_readonly(db_path)
     try:

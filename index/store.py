@@ -98,7 +98,8 @@ def lock(path: str | os.PathLike) -> int:
     except BlockingIOError:
         os.close(fd)
         raise Locked(
-            f"another harvest is writing to {path}; try again when it has finished"
+            f"another harvest is writing to {path} (an empiar-mirror harvest, reindex or demo "
+            "harvesting; a demo that only serves holds no lock); try again when it has finished"
         ) from None
     except OSError as exc:
         os.close(fd)

@@ -37,6 +37,7 @@ from sqlite_utils import Database
 from test_export import validator  # noqa: F401 -- the lambda-ber validator fixture
 
 from empiar_mirror.harvester.cli import cli
+from empiar_mirror.harvester.replay import ReplayServer
 from empiar_mirror.index import front_doors
 from empiar_mirror.index.export import entry_accessions, export_dataset
 from empiar_mirror.index.serve import load_metadata, make_datasette
@@ -662,3 +663,25 @@ def test_the_wheel_installs_and_runs_the_demo_from_elsewhere(tmp_path, wheel_pat
     assert _held(demo.stderr)["empiar_entries"] == GOOD_ENTRIES_COUNT
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE not shipped"
+
+
+def test_a_demo_that_only_serves_holds_no_lock(tmp_path):
+    db = tmp_path / "demo.db"
+    port = free_port()
+    with running(
+        [
+            sys.executable,
+            "-m",
+            "empiar_mirror.harvester",
+            "demo",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+        ],
+        port,
+        cwd=tmp_path,
+    ):
+        with ReplayServer() as server:
+            result = harvest(server, db, "--ids", "EMPIAR-10442")
+    assert result.returncode == 0, result.stderr
