@@ -488,9 +488,16 @@ def serve(db_paths, immutables, host, port, metadata, cors, settings, crossdb):
 @cli.command()
 @click.argument("db_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", metavar="OUT.db", type=click.Path(dir_okay=False))
-def snapshot(db_path, out_path):
+@click.option(
+    "--keep-contacts",
+    is_flag=True,
+    help="Keep depositors' e-mail addresses and the raw records (with postal addresses, "
+    "telephone and fax numbers) in the copy; by default it holds only what the portal shows.",
+)
+def snapshot(db_path, out_path, keep_contacts):
     """Copy DB_PATH to OUT.db: compact, consistent and read-only, for `serve -i` (browse and
-    download) or `datasette publish`. Only reads, so it may run while a harvest writes."""
+    download) or `datasette publish`, without personal contact details unless asked. Only
+    reads, so it may run while a harvest writes."""
     from empiar_mirror.index.serve import snapshot as copy
 
     _check_readable(db_path)
@@ -501,7 +508,7 @@ def snapshot(db_path, out_path):
     if out.exists() and out.samefile(db_path):
         raise Problem(f"{out_path} is the file to copy; name another")
     try:
-        copy(db_path, out)
+        copy(db_path, out, keep_contacts=keep_contacts)
     except sqlite3.Error as exc:
         raise Problem(f"cannot copy {db_path}: {exc}") from None
     except OSError as exc:

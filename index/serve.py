@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 from datasette.app import Datasette
 
+from empiar_mirror.index.portal.limits import WITHHELD_COLUMNS
+
 METADATA_PATH = Path(__file__).with_name("datasette_metadata.json")
 
 SETTINGS = {
@@ -99,22 +101,44 @@ def serve(datasette: Datasette, sock: socket.socket) -> None:
     server.run(sockets=[sock])
 
 
-def snapshot(db_path: str | Path, out_path: str | Path) -> None:
-    """A compact, consistent copy of `db_path` at `out_path`, read-only on disk.
+def snapshot(db_path: str | Path, out_path: str | Path, *, keep_contacts: bool = False) -> None:
+    """A compact, consistent copy of `db_path` at `out_path`, read-only on disk, for publishing:
+    without what the portal withholds (e-mail addresses, and the raw records and excerpts that
+    carry depositors' addresses, telephone and fax numbers) unless `keep_contacts`.
 
     It only reads (VACUUM INTO on a read-only connection), so it needs no harvest lock and may
     run while a harvest writes: the copy holds exactly the commits made before it began. The
     copy is written beside `out_path` and renamed over it, so no reader opens a half-written
-    file."""
+    file, and whatever fails leaves nothing behind."""
     out = Path(out_path)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
+    leftovers = [partial, *(Path(f"{partial}{end}") for end in ("-journal", "-wal", "-shm"))]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{quote(str(Path(db_path).resolve()))}?mode=ro", uri=True)
     try:
         source.execute("PRAGMA busy_timeout = 10000")
         source.execute("VACUUM INTO ?", [str(partial)])
+        if not keep_contacts:
+            _withhold(partial)
         partial.chmod(0o444)
         os.replace(partial, out)
     finally:
         source.close()
-        partial.unlink(missing_ok=True)
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+
+
+def _withhold(path: Path) -> None:
+    """Empty the withheld columns (NULL, or '' where the schema wants a value), then rebuild the
+    file so no freed page keeps their text."""
+    copy = sqlite3.connect(path)
+    try:
+        with copy:
+            for table, column in sorted(WITHHELD_COLUMNS):
+                not_null = {r[1]: r[3] for r in copy.execute(f"pragma table_info([{table}])")}
+                empty = "''" if not_null.get(column) else "null"
+                copy.execute(f"update [{table}] set [{column}] = {empty}")
+        copy.execute("VACUUM")
+    finally:
+        copy.close()

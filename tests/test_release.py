@@ -143,7 +143,7 @@ def test_snapshot_while_a_harvest_holds_the_lock(harvested_db, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert run_cli("reindex", str(live)).returncode == 3  # the lock is real
-        result = run_cli("snapshot", str(live), str(out))
+        result = run_cli("snapshot", str(live), str(out), "--keep-contacts")
         assert result.returncode == 0, result.stderr
     finally:
         holder.stdin.close()
@@ -162,6 +162,30 @@ def test_snapshot_while_a_harvest_holds_the_lock(harvested_db, tmp_path):
     download = _ds_get(f"/{out.stem}.db", immutables=(out,))
     assert download.status_code == 200 and download.content == out.read_bytes()
     assert _ds_get(f"/{live.stem}.db", live).status_code == 403
+
+
+def test_a_published_snapshot_holds_no_contact_details_unless_asked(server, tmp_path):
+    live = tmp_path / "live.db"
+    assert harvest(server, live).returncode == 1  # the overlay's malformed entry: an excerpt
+    emails = [r[0] for r in query(live, "select email from person where email is not null")]
+    assert emails
+    out = tmp_path / "public.db"
+    assert run_cli("snapshot", str(live), str(out)).returncode == 0
+    assert query(out, "select count(email) from person") == [(0,)]
+    assert query(out, "select count(*) from record_version where payload != ''") == [(0,)]
+    assert query(out, "select count(*) from shared_contribution where row != ''") == [(0,)]
+    assert query(out, "select count(excerpt) from harvest_errors") == [(0,)]
+    # Not in a freed page either, and the rest is all there.
+    raw = out.read_bytes()
+    assert not any(email.encode() in raw for email in emails)
+    assert b"street" not in raw and b"telephone" not in raw
+    assert query(out, "select count(*) from empiar_entries") == query(
+        live, "select count(*) from empiar_entries"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name) == []
+    kept = tmp_path / "kept.db"
+    assert run_cli("snapshot", str(live), str(kept), "--keep-contacts").returncode == 0
+    assert query(kept, "select count(email) from person") == [(len(emails),)]
 
 
 def test_snapshot_errors_are_one_line(harvested_db, tmp_path):
