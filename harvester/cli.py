@@ -519,14 +519,35 @@ def snapshot(db_path, out_path, keep_contacts):
 @cli.command()
 @click.argument("db_path", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(db_path, as_json):
+@click.option(
+    "--check",
+    is_flag=True,
+    help="One line for a monitoring check, and its exit status: 0 OK, 1 WARNING (the last run "
+    "had failures), 2 CRITICAL (no harvest finished, the last did not finish, or it is too old).",
+)
+@click.option(
+    "--max-age-hours",
+    type=click.FloatRange(min=0),
+    default=48,
+    show_default=True,
+    help="With --check: how long ago the last harvest may have finished.",
+)
+def status(db_path, as_json, check, max_age_hours):
     """What DB_PATH holds and when it was harvested."""
+    import datetime as dt
+
     try:
         db = store.open_readonly(db_path)
     except store.DatabaseError as exc:
         raise Problem(str(exc)) from None
     report = status_report.collect(db)
     db.close()
+    if check:
+        code, line = status_report.health(
+            report, dt.datetime.now(dt.UTC), max_age_hours, store.is_locked(db_path)
+        )
+        click.echo(f"{status_report.CHECK_WORDS[code]}: {line}")
+        sys.exit(code)
     click.echo(json.dumps(report, indent=2) if as_json else status_report.render(report))
 
 

@@ -13,6 +13,10 @@ from empiar_mirror.index.archives import ARCHIVES, NOT_PUBLIC
 
 RECENT_RUNS = 5
 OPEN_ERRORS_SHOWN = 10
+# `status --check` answers as a monitoring plugin does (Nagios, Icinga, and the checks that
+# follow them): one line, and the exit status says how bad.
+OK, WARNING, CRITICAL = 0, 1, 2
+CHECK_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL"}
 
 
 def collect(db: Database) -> dict[str, Any]:
@@ -61,7 +65,7 @@ def collect(db: Database) -> dict[str, Any]:
         "oldest_fetch_age_days": stale_days,
         "runs": runs,
         "errors": rows(
-            "select source, accession, kind, http_status, message from harvest_errors "
+            "select source, service, accession, kind, http_status, message from harvest_errors "
             "where run_id = ? order by id limit ?",
             [last_run, OPEN_ERRORS_SHOWN],
         ),
@@ -99,9 +103,51 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  (none)")
     lines += ["", f"Errors in the last run: {report['error_count']}"]
     lines += [
-        f"  {e['source']} {e['accession'] or ''} {e['kind']}"
+        f"  {e['source'] or e['service']} {e['accession'] or ''} {e['kind']}"
         + (f" HTTP {e['http_status']}" if e["http_status"] else "")
         + f": {e['message']}"
         for e in report["errors"]
     ]
     return "\n".join(lines)
+
+
+def health(
+    report: dict[str, Any], now: dt.datetime, max_age_hours: float, harvesting: bool
+) -> tuple[int, str]:
+    """How the harvests are doing, for a scheduled check: CRITICAL when none ever finished, the
+    last one did not finish (killed, or stopped by a full disk) or the last finished is older
+    than `max_age_hours`; WARNING when it finished with failures; else OK. A run still under way
+    (`harvesting`: it holds the lock) is judged by the one before it."""
+    runs = report["runs"]
+    if runs and runs[0]["finished_at"] is None and not harvesting:
+        last = runs[0]
+        why = f" with exit status {last['exit_status']}" if last["exit_status"] else ""
+        return CRITICAL, f"run {last['id']} (started {last['started_at']}) did not finish{why}"
+    finished = [r for r in runs if r["finished_at"]]
+    if not finished:
+        return (
+            (OK, "the first harvest is under way")
+            if harvesting
+            else (
+                CRITICAL,
+                "never harvested",
+            )
+        )
+    last = finished[0]
+    ended = dt.datetime.fromisoformat(last["finished_at"].replace("Z", "+00:00"))
+    hours = (now - ended).total_seconds() / 3600
+    if hours > max_age_hours:
+        return CRITICAL, (
+            f"the last harvest (run {last['id']}) finished {hours:.0f} hours ago, "
+            f"more than {max_age_hours:g}"
+        )
+    if last["exit_status"]:
+        return WARNING, (
+            f"run {last['id']} finished at {last['finished_at']} with errors "
+            f"({last['failed'] or 0} failed records, exit status {last['exit_status']}); "
+            "`empiar-mirror status` lists them"
+        )
+    return OK, (
+        f"run {last['id']} finished at {last['finished_at']}: {last['fetched'] or 0} fetched, "
+        f"{last['new'] or 0} new, {last['updated'] or 0} updated"
+    )

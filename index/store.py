@@ -107,6 +107,23 @@ def lock(path: str | os.PathLike) -> int:
     return fd
 
 
+def is_locked(path: str | os.PathLike) -> bool:
+    """Whether a harvest (or reindex, or a demo's harvest) holds the file's lock now."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing releases a shared lock taken here
+    return False
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 
-from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query
+from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.harvester.schedule import refresh_due
@@ -14,8 +15,6 @@ from empiar_mirror.index import store
 
 
 def age_records(db, days: float, where: str = "1 = 1") -> None:
-    import sqlite3
-
     stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     conn = sqlite3.connect(db)
     conn.execute(f"update source_record set fetched_at = ? where {where}", [stamp])
@@ -201,3 +200,41 @@ def test_circuit_breaker_stops_calling_a_dead_service_and_finishes_the_rest(tmp_
         "select count(*) from harvest_errors where kind = 'circuit-open' and accession is not null",
     )[0][0]
     assert skipped == 14 - emdb_hits
+
+
+def check(db) -> tuple[int, str]:
+    result = run_cli("status", str(db), "--check")
+    assert result.stdout.count("\n") == 1 and not result.stderr, result
+    return result.returncode, result.stdout
+
+
+def test_status_check_answers_as_a_monitoring_plugin(server, tmp_path):
+    db = tmp_path / "empiar.db"
+    store.open_database(db).close()
+    assert check(db) == (2, "CRITICAL: never harvested\n")
+    assert harvest(server, db, "--ids", "EMPIAR-10442").returncode == 0
+    code, line = check(db)
+    assert code == 0 and line.startswith("OK: run 1 finished at ")
+    assert harvest(server, db, "--ids", "EMPIAR-99901").returncode == 1  # a malformed entry
+    code, line = check(db)
+    assert code == 1 and line.startswith("WARNING: run 2 finished") and "1 failed" in line
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("update harvest_runs set finished_at = '2026-01-01T00:00:00Z'")
+    conn.close()
+    code, line = check(db)
+    assert code == 2 and "hours ago, more than 48" in line
+    assert run_cli("status", str(db), "--check", "--max-age-hours", "1e9").returncode == 1
+    # A run that never finished (killed) is critical, unless it is still running.
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("insert into harvest_runs (started_at, mode) values ('2026-12-01', 'full')")
+    conn.close()
+    code, line = check(db)
+    assert code == 2 and "run 3 (started 2026-12-01) did not finish" in line
+    fd = store.lock(db)
+    try:
+        code, line = check(db)
+    finally:
+        os.close(fd)
+    assert code == 2 and "hours ago" in line  # judged by the run before it
