@@ -488,6 +488,9 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
         await run.error("pdb_holdings", pdb_id, exc)
         return None
     if resp.status != 200:
+        # Asked and answered: the model is not asked about again until it is due.
+        fetched = store.Fetched("pdb_holdings", pdb_id, resp.url, resp.status)
+        await run.write(store.save_not_public, fetched, store.now())
         return None
     mapped = await run.write(
         keep.keep_document,

@@ -655,6 +655,14 @@ def load_held(db: Database) -> Held:
         "and (s.fetched_at is null or e.occurred_at >= s.fetched_at)",
         list(UNMAPPABLE_KINDS),
     ).fetchall()
+    # A model answered 404 whose holdings were not asked since (a kill came between): the
+    # answer that names its successor is still to come.
+    failed += db.execute(
+        "select s.source, s.accession, 0 from source_record s left join source_record h "
+        "on h.source = 'pdb_holdings' and h.accession = s.accession "
+        "where s.source = 'pdb' and s.http_status in (404, 410) "
+        "and (h.fetched_at is null or h.fetched_at < s.fetched_at)"
+    ).fetchall()
     return Held(
         fetched_at={
             (source, acc): at

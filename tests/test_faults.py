@@ -143,6 +143,12 @@ KILL_POINTS = {
         {"/emdb/api/entry/EMD-90011": ["stall:20"]},
         lambda srv, db: entries_written(db) >= 40,
     ),
+    # Killed while RCSB's holdings are asked why an obsolete model is gone: its 404 is kept,
+    # the answer naming its successor is not yet.
+    "asking why a model is gone": (
+        {"/rcsb/rest/v1/holdings/status/9Z02": ["stall:20"]},
+        lambda srv, db: srv.hits["/rcsb/rest/v1/holdings/status/9Z02"] >= 1,
+    ),
 }
 
 

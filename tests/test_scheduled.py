@@ -238,3 +238,15 @@ def test_status_check_answers_as_a_monitoring_plugin(server, tmp_path):
     finally:
         os.close(fd)
     assert code == 2 and "hours ago" in line  # judged by the run before it
+
+
+def test_a_gone_model_whose_holdings_answer_404_is_not_asked_again(tmp_path):
+    db = tmp_path / "empiar.db"
+    holdings = "/rcsb/rest/v1/holdings/status/9Z02"
+    with ReplayServer(faults={holdings: ["404"]}) as server:
+        assert harvest(server, db).returncode == 0
+        assert server.hits[holdings] == 1
+        server.hits.clear()
+        assert harvest(server, db).returncode == 0
+        assert server.hits[holdings] == 0
+        assert server.hits["/rcsb/rest/v1/core/entry/9Z02"] == 0
