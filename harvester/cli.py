@@ -633,9 +633,20 @@ def export_command(db_path, accession, every, fmt, output, extensions):
         click.echo(text, nl=False)
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        _write_whole(Path(output), text)
     except OSError as exc:
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write `text` under a temporary name beside `path`, then rename it into place: a reader
+    (or a full disk) never leaves a cut-off document at `path`."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _export_all(db, accessions: list[str], fmt: str, output: str | None, extensions: bool) -> None:
@@ -655,7 +666,7 @@ def _export_all(db, accessions: list[str], fmt: str, output: str | None, extensi
         for accession in accessions:
             path = directory / f"{accession}.{fmt}"
             document = export_dataset(db, accession, extensions=extensions)
-            path.write_text(dump(document, fmt), encoding="utf-8")
+            _write_whole(path, dump(document, fmt))
     except OSError as exc:
         raise Problem(f"cannot write into {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(accessions)} {fmt.upper()} documents into {output}", err=True)
@@ -731,7 +742,7 @@ def deposition_command(source, db_path, release, output):
         click.echo(text, nl=False)
     else:
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            _write_whole(Path(output), text)
         except OSError as exc:
             raise Problem(f"cannot write {output}: {exc.strerror}") from None
     found = schema.problems(result)

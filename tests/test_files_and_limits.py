@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -483,3 +484,21 @@ def test_an_error_excerpt_stays_in_the_file_and_out_of_what_is_served(server, tm
         assert answer.status_code == 200
         rows = answer.json()["rows"]
         assert rows and {row["excerpt"] for row in rows} == {None}
+
+
+def test_a_disk_that_fills_during_an_export_or_a_snapshot_leaves_only_whole_files(
+    harvested_db, tmp_path
+):
+    with tmpfs(tmp_path / "small", "256k") as small:
+        out = small / "docs"
+        result = run_cli("export", str(harvested_db), "--all", "--format", "json", "-o", str(out))
+        assert_one_line_error(result, "cannot write into")
+        written = sorted(out.iterdir())
+        assert written and len(written) < GOOD_ENTRIES_COUNT
+        for path in written:
+            assert not path.name.startswith("."), path
+            json.loads(path.read_text())  # each one whole
+        shutil.rmtree(out)
+        result = run_cli("snapshot", str(harvested_db), str(small / "public.db"))
+        assert_one_line_error(result, "cannot")
+        assert sorted(os.listdir(small)) == []
