@@ -737,6 +737,9 @@ def deposition_command(source, db_path, release, output):
         result = deposition_from_dataset(document, release)
     except NotADataset as exc:
         raise Problem(f"{source}: {exc}") from None
+    except (TypeError, AttributeError) as exc:
+        # A value of another type than the schema's where the document is read: bad input.
+        raise Problem(f"{source}: not a usable lambda-ber Dataset document ({exc})") from None
     text = dump(result)
     if output is None:
         click.echo(text, nl=False)

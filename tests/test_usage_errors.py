@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from conftest import harvest, run_cli
@@ -135,3 +139,48 @@ def test_newer_schema_is_refused_untouched(server, tmp_path):
 def test_click_usage_errors_are_one_line_too(tmp_path):
     assert_one_line_error(run_cli("harvest", str(tmp_path / "x.db"), "--limit", "many"), "--limit")
     assert_one_line_error(run_cli("harvest"), "DB_PATH")
+
+
+# Hostile documents given to `deposition`: one line and exit 2, in bounded time and memory. -----
+
+DEPOSITION_GUARD_BYTES = 1 << 30  # the address space a deposition run may take here
+
+
+def _bounded(*args: str) -> subprocess.CompletedProcess:
+    """The CLI with its address space capped: a run that would blow up fails, never the host."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (DEPOSITION_GUARD_BYTES, DEPOSITION_GUARD_BYTES))
+
+    return subprocess.run(
+        [sys.executable, "-m", "empiar_mirror.harvester", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=cap,
+    )
+
+
+ALIAS_BOMB = "id: 'x:1'\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+HOSTILE_DOCUMENTS = {
+    "deep.json": ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+    "deep.yaml": ("- " * 50_000 + "x\n", "nested too deeply"),
+    "flow.yaml": ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+    "bomb.yaml": (ALIAS_BOMB, "aliases"),
+    "ids.json": (
+        json.dumps({"id": "x:1", "studies": [{"id": {"a": 1}}], "persons": [{"id": [1]}]}),
+        "not text",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_DOCUMENTS)
+def test_a_hostile_deposition_document_is_one_line(name, tmp_path):
+    text, words = HOSTILE_DOCUMENTS[name]
+    source = tmp_path / name
+    source.write_text(text)
+    result = _bounded("deposition", str(source), "-o", str(tmp_path / "out.json"))
+    assert_one_line_error(result, str(source), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -29,16 +29,30 @@ class NotADataset(ValueError):
     """The input is not a lambda-ber Dataset document."""
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without aliases: a Dataset document needs none, and a few dozen aliases of aliases
+    expand to billions of nodes for whoever walks them (an alias bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise NotADataset("YAML aliases (*name) are not read in a Dataset document")
+        return super().compose_node(parent, index)
+
+
 def parse_document(text: str) -> Any:
     """A JSON or YAML text as plain data."""
     try:
         return json.loads(text)
     except ValueError:
         pass
+    except RecursionError:
+        raise NotADataset("nested too deeply to read") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise NotADataset(f"neither JSON nor YAML ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise NotADataset("nested too deeply to read") from None
 
 
 def stripped(value: Any) -> str | None:
@@ -59,6 +73,11 @@ def objects(owner: Mapping[str, Any], slot: str) -> list[Mapping[str, Any]]:
     found = items(owner, slot)
     if not all(isinstance(item, Mapping) for item in found):
         raise NotADataset(f"`{slot}` is not a list of objects")
+    # Ids and references to them are looked up and compared: each must be text.
+    for item in found:
+        for key, value in item.items():
+            if (key == "id" or str(key).endswith("_id")) and not isinstance(value, str | None):
+                raise NotADataset(f"`{slot}` has a `{key}` that is not text")
     return found
 
 
