@@ -29,6 +29,7 @@ from datasette.utils import (
 from datasette.utils.asgi import BadRequest
 from markupsafe import Markup
 
+from empiar_mirror.index import links
 from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR
 from empiar_mirror.index.portal import charts
 
@@ -528,14 +529,6 @@ async def _rows(db, sql: str, params=()) -> list[dict]:
     return [dict(r) for r in (await db.execute(sql, params)).rows]
 
 
-def _ids(value) -> list[str]:
-    try:
-        items = json.loads(value or "[]")
-    except ValueError:
-        return []
-    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
-
-
 async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list[dict]:
     """Rows of `table` for `ids`, in that order; an id the mirror lacks keeps a bare row."""
     if not ids:
@@ -548,9 +541,15 @@ async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list
     return [found.get(i, {pk: i, "missing": True}) for i in ids]
 
 
-MAP_COLUMNS = "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv"
-MODEL_COLUMNS = "pdb_id, title, status, method, resolution_a, replaced_by"
-ENTRY_COLUMNS = "accession, title, experiment_type, release_date, resolution_best_a"
+# What a row page lists of each archive's linked records: its slot and columns.
+RELATED = {
+    "empiar": ("entries", "accession, title, experiment_type, release_date, resolution_best_a"),
+    "emdb": (
+        "maps",
+        "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv",
+    ),
+    "pdb": ("models", "pdb_id, title, status, method, resolution_a, replaced_by"),
+}
 
 
 async def row_details(db, table: str, pk: str) -> dict | None:
@@ -559,34 +558,25 @@ async def row_details(db, table: str, pk: str) -> dict | None:
     if not rows:
         return None
     record = rows[0]
-    kind = TABLE_ARCHIVE[table]
+    archive = BY_FRONT_DOOR[table]
     # Built from the id, not read from the row: an href must never come from archive text.
-    out = {"table": table, "record": record, "archive_url": ARCHIVES[kind].page(pk)}
+    out = {"table": table, "record": record, "archive_url": archive.page(pk)}
+
+    def related(conn) -> dict:
+        found = {
+            o.key: links.linked(conn, archive, o, [pk]).get(pk, [])
+            for o in links.neighbours(archive)
+        }
+        return {"linked": found, "replaces": links.replaced(conn, archive, pk)}
+
+    read = await db.execute_fn(related)
+    for key, ids in read["linked"].items():
+        slot, columns = RELATED[key]
+        other = ARCHIVES[key]
+        out[slot] = await _by_ids(db, other.front_door, other.key_column, ids, columns)
+    out["replaces"] = [{"pdb_id": r} for r in read["replaces"]]
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
-    elif table == "emdb_maps":
-        out["entries"] = await _by_ids(
-            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
-        )
-        fitted = await _rows(
-            db,
-            "select pdb_id from pdb_models where exists "
-            "(select 1 from json_each(pdb_models.emdb_ids) where value = ?)",
-            [pk],
-        )
-        ids = _ids(record["pdb_ids"])
-        ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in ids]
-        out["models"] = await _by_ids(db, "pdb_models", "pdb_id", ids, MODEL_COLUMNS)
-    else:
-        out["maps"] = await _by_ids(
-            db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS
-        )
-        out["entries"] = await _by_ids(
-            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
-        )
-        out["replaces"] = await _rows(
-            db, "select pdb_id from pdb_models where replaced_by = ? order by pdb_id", [pk]
-        )
     return out
 
 
@@ -605,16 +595,6 @@ async def _entry_details(db, record: dict) -> dict:
     )
     for imageset in imagesets:
         imageset["row_path"] = tilde_encode(imageset["id"])
-    maps = await _by_ids(db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS)
-    fitted = await _rows(
-        db,
-        "select pdb_id from pdb_models where exists "
-        "(select 1 from json_each(pdb_models.empiar_ids) where value = ?) order by pdb_id",
-        [accession],
-    )
-    model_ids = _ids(record["pdb_ids"])
-    model_ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in model_ids]
-    models = await _by_ids(db, "pdb_models", "pdb_id", model_ids, MODEL_COLUMNS)
     people = await _rows(
         db,
         "select p.id, p.full_name, p.orcid, p.affiliation, sp.role, sp.author_position "
@@ -644,8 +624,6 @@ async def _entry_details(db, record: dict) -> dict:
         publication["pmid"] = pmid if pmid.isdigit() else None
     return {
         "imagesets": imagesets,
-        "maps": maps,
-        "models": models,
         "authors": [p for p in people if p["role"] == "author"],
         "contacts": [p for p in people if p["role"] == "contact"],
         "investigators": [p for p in people if p["role"] == "principal_investigator"],
