@@ -31,6 +31,8 @@ class Archive:
     front_door: str  # the table with one row per record
     key_column: str  # that table's primary key: the accession
     ids_column: str  # the column of other front doors that lists this archive's linked records
+    noun: str  # what one record is, after the archive's name: "EMDB map"
+    records: str  # what its records are called, as headings say it: "EMDB maps"
 
     def curie(self, accession: str) -> str:
         """The dataset id of a record: `empiar:EMPIAR-10442`; its rows use paths below it."""
@@ -51,6 +53,8 @@ EMPIAR = Archive(
     "empiar_entries",
     "accession",
     "empiar_ids",
+    "entry",
+    "EMPIAR entries",
 )
 EMDB = Archive(
     "emdb",
@@ -60,6 +64,8 @@ EMDB = Archive(
     "emdb_maps",
     "emdb_id",
     "emdb_ids",
+    "map",
+    "EMDB maps",
 )
 PDB = Archive(
     "pdb",
@@ -70,6 +76,8 @@ PDB = Archive(
     "pdb_models",
     "pdb_id",
     "pdb_ids",
+    "model",
+    "PDB models",
 )
 ARCHIVES: dict[str, Archive] = {a.key: a for a in (EMPIAR, EMDB, PDB)}
 BY_FRONT_DOOR: dict[str, Archive] = {a.front_door: a for a in ARCHIVES.values()}

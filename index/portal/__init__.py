@@ -42,18 +42,12 @@ TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 # Which archives a column's values may belong to, by column name: the same names are used by
 # the front doors, harvest_errors and the canned queries, so links follow the column everywhere.
 ID_COLUMNS = {
-    "accession": ("empiar", "emdb", "pdb"),
-    "emdb_id": ("emdb",),
-    "emdb_ids": ("emdb",),
-    "pdb_id": ("pdb",),
-    "pdb_ids": ("pdb",),
+    **{c: (a.key,) for a in ARCHIVES.values() for c in (a.key_column, a.ids_column)},
+    "accession": tuple(ARCHIVES),
     "replaced_by": ("pdb",),
-    "empiar_ids": ("empiar",),
 }
 ARRAY_COLUMNS = {
-    "emdb_ids",
-    "pdb_ids",
-    "empiar_ids",
+    *(a.ids_column for a in ARCHIVES.values()),
     "categories",
     "data_formats",
     "methods",
@@ -382,6 +376,7 @@ def prepare_jinja2_environment(env):
     env.globals["portal_version"] = importlib.metadata.version("empiar-mirror")
     env.globals["portal_md"] = inline_markdown
     env.globals["portal_first_sentence"] = first_sentence
+    env.globals["portal_labels"] = {a.front_door: a.records for a in ARCHIVES.values()}
 
 
 @hookimpl
@@ -541,40 +536,59 @@ async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list
     return [found.get(i, {pk: i, "missing": True}) for i in ids]
 
 
-# What a row page lists of each archive's linked records: its slot and columns.
-RELATED = {
-    "empiar": ("entries", "accession, title, experiment_type, release_date, resolution_best_a"),
-    "emdb": (
-        "maps",
-        "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv",
-    ),
-    "pdb": ("models", "pdb_id, title, status, method, resolution_a, replaced_by"),
+# What a row page lists of each archive's linked records (others: id, title and status).
+RELATED_COLUMNS = {
+    "empiar": "accession, title, experiment_type, release_date, resolution_best_a",
+    "emdb": "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv",
+    "pdb": "pdb_id, title, status, method, resolution_a, replaced_by",
 }
 
 
 async def row_details(db, table: str, pk: str) -> dict | None:
-    """What a front door's row page shows beyond the row: its related records."""
+    """What a front door's row page shows beyond the row: the records linked to it, one section
+    per linked archive, as `record_link` says."""
     rows = await _rows(db, f"select * from {table} where {TABLE_PK[table]} = ?", [pk])
     if not rows:
         return None
     record = rows[0]
     archive = BY_FRONT_DOOR[table]
     # Built from the id, not read from the row: an href must never come from archive text.
-    out = {"table": table, "record": record, "archive_url": archive.page(pk)}
+    out = {
+        "table": table,
+        "record": record,
+        "archive_url": archive.page(pk),
+        "archive_name": archive.name,
+        "noun": archive.noun,
+        "kind": archive.key,
+    }
 
     def related(conn) -> dict:
-        found = {
-            o.key: links.linked(conn, archive, o, [pk]).get(pk, [])
-            for o in links.neighbours(archive)
+        return {
+            "linked": [
+                (other, links.linked(conn, archive, other, [pk]).get(pk, []))
+                for other in links.neighbours(archive)
+            ],
+            "replaces": links.replaced(conn, archive, pk),
         }
-        return {"linked": found, "replaces": links.replaced(conn, archive, pk)}
 
     read = await db.execute_fn(related)
-    for key, ids in read["linked"].items():
-        slot, columns = RELATED[key]
-        other = ARCHIVES[key]
-        out[slot] = await _by_ids(db, other.front_door, other.key_column, ids, columns)
-    out["replaces"] = [{"pdb_id": r} for r in read["replaces"]]
+    out["related"] = [
+        {
+            "kind": other.key,
+            "title": other.records,
+            "key": other.key_column,
+            "rows": await _by_ids(
+                db,
+                other.front_door,
+                other.key_column,
+                ids,
+                RELATED_COLUMNS.get(other.key, f"{other.key_column}, title, status"),
+            ),
+        }
+        for other, ids in read["linked"]
+        if ids
+    ]
+    out["replaces"] = read["replaces"]
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
     return out
@@ -690,18 +704,27 @@ class Searched:
     columns: list[str]
 
 
+# The columns a search shows of each front door (others: id, title, status).
+SEARCH_COLUMNS = {
+    "empiar_entries": LEAD_COLUMNS["empiar_entries"],
+    "emdb_maps": [
+        "emdb_id",
+        "title",
+        "status",
+        "method",
+        "resolution_a",
+        "microscope",
+        "release_date",
+    ],
+    "pdb_models": ["pdb_id", "title", "status", "method", "resolution_a", "release_date"],
+}
 SEARCHED = [
-    Searched("empiar_entries", "empiar_entries_fts", LEAD_COLUMNS["empiar_entries"]),
     Searched(
-        "emdb_maps",
-        "emdb_maps_fts",
-        ["emdb_id", "title", "status", "method", "resolution_a", "microscope", "release_date"],
-    ),
-    Searched(
-        "pdb_models",
-        "pdb_models_fts",
-        ["pdb_id", "title", "status", "method", "resolution_a", "release_date"],
-    ),
+        a.front_door,
+        f"{a.front_door}_fts",
+        SEARCH_COLUMNS.get(a.front_door, [a.key_column, "title", "status"]),
+    )
+    for a in ARCHIVES.values()
 ]
 SEARCH_LIMIT = 20  # per front door, searching all three
 SEARCH_PAGE = 50  # a page of one front door's matches
