@@ -27,8 +27,8 @@ def stated(mapped: Mapped) -> list[tuple[Link, str]]:
         for record in mapped.records
         if isinstance(record, lb.Study) and record.id == study
         for ref in record.database_cross_references
+        # The relation says the archive: a new one needs no value of DatabaseNameEnum.
         if (link := _BY_REFERENCE.get((mapped.source, ref.description)))
-        and ref.database_name == link.target.key
     ]
     found += [
         (link, value)
