@@ -47,6 +47,10 @@ def test_a_model_that_names_its_map_reaches_the_maps_entry(harvested_db):
     assert [r[0] for r in models.json()["rows"]] == ["9Z07"]
     page = datasette_get(harvested_db, "/mirror/emdb_maps/EMD-90010").text
     assert 'href="/mirror/pdb_models/9Z07"' in page
+    table = datasette_get(harvested_db, "/mirror/record_link?to_accession=EMD-90010").text
+    assert (
+        'href="/mirror/pdb_models/9Z07"' in table and 'href="/mirror/emdb_maps/EMD-90010"' in table
+    )
     db = store.open_readonly(harvested_db)
     try:
         studies = {s["id"] for s in export_dataset(db, "EMPIAR-90010")["studies"]}

@@ -43,7 +43,7 @@ TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 # the front doors, harvest_errors and the canned queries, so links follow the column everywhere.
 ID_COLUMNS = {
     **{c: (a.key,) for a in ARCHIVES.values() for c in (a.key_column, a.ids_column)},
-    "accession": tuple(ARCHIVES),
+    **dict.fromkeys(("accession", "from_accession", "to_accession"), tuple(ARCHIVES)),
     "replaced_by": ("pdb",),
 }
 ARRAY_COLUMNS = {
