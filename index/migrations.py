@@ -828,5 +828,7 @@ def m009_links_as_data(db: Database) -> None:
     # it has gained meanwhile, by sqlite-utils' transform.
     db["listing_state"].add_column("archive", str, not_null_default="empiar")
     db["listing_state"].transform(
-        pk=("archive", "accession"), column_order=("archive", "accession")
+        pk=("archive", "accession"),
+        not_null={"accession"},
+        column_order=("archive", "accession"),
     )
