@@ -796,10 +796,10 @@ def demo(db_path, port, no_serve):
         }
     finally:
         db.close()
+    counts = [f"{held[a.key]} {a.records}" for a in ARCHIVES.values()]
     click.echo(
-        f"{db_path} holds {held['empiar']} EMPIAR entries, {held['emdb']} EMDB maps "
-        f"and {held['pdb']} PDB models (this run: {result.total('fetched')} fetched, "
-        f"{result.total('failed')} failed)",
+        f"{db_path} holds {', '.join(counts[:-1])} and {counts[-1]} (this run: "
+        f"{result.total('fetched')} fetched, {result.total('failed')} failed)",
         err=True,
     )
     if sock is None:

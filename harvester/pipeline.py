@@ -1,5 +1,6 @@
-"""The harvest: enumerate EMPIAR, fetch the entries that are due, then the EMDB maps and PDB
-models they link to; and `reindex`, which maps the stored answers again without the network.
+"""The harvest: enumerate EMPIAR, fetch the entries that are due, then the records they link to,
+archive by archive as the graph (`index.archives.LINKS`) follows links; and `reindex`, which maps
+the stored answers again without the network.
 
 Each phase is short: decide what is due (`schedule`), fetch it (`engine`), keep each answer on
 the writer thread (`keep`). One transaction per record, so a kill loses at most those in flight.
@@ -20,8 +21,8 @@ from sqlite_utils import Database
 
 from empiar_mirror.harvester import keep, schedule
 from empiar_mirror.harvester.archives import (
-    EMDB,
     EMPIAR,
+    HARVESTED,
     MAPPERS,
     PDB,
     SERVICE_LIMITS,
@@ -32,9 +33,9 @@ from empiar_mirror.harvester.engine import DatabaseThread, InHand, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
 from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import empiar, rcsb
-from empiar_mirror.index import front_doors, store, versions
-from empiar_mirror.index.archives import NOT_PUBLIC
-from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, RELATED_EMDB, RELATED_PDB, Mapped
+from empiar_mirror.index import front_doors, links, store, versions
+from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
+from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
 from empiar_mirror.index.versions import canonical
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ PROBES = 3
 MIN_BATCHED = 4
 # Records kept between two look-ups of their links, to start the linked records' fetches.
 FOLLOW_EVERY = 100
+# The links a harvest follows, and the archives they lead to, in the order their phases run.
+FOLLOWED = [link for link in LINKS if link.follow]
+LINKED = [HARVESTED[key] for key in dict.fromkeys(link.target.key for link in FOLLOWED)]
 
 
 @dataclass
@@ -279,14 +283,15 @@ class Feed:
 @dataclass
 class Follow:
     """Offers the feeds the due links of the records kept so far, every FOLLOW_EVERY records,
-    by the rules `emdb_phase` and `pdb_phase` apply to all of them at the end: a link of a record
-    that changed in this run, or one due by the schedule. The phases then offer the rest."""
+    by the rules `linked_phase` applies to all of them at the end: a link of a record that changed
+    in this run (or is linked from one that did), or one due by the schedule. The phases then
+    offer the rest."""
 
     run: Run
-    emdb: Feed
-    pdb: Feed
+    feeds: dict[str, Feed]  # by archive key, one per archive the followed links lead to
     kept_ids: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    maps_of_changed: set[str] = field(default_factory=set)  # linked from a changed entry
+    # Records linked from records that changed in this run, by archive key.
+    of_changed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     async def kept(self, source: str, acc: str) -> None:
         self.kept_ids[source].append(acc)
@@ -295,34 +300,30 @@ class Follow:
 
     async def flush(self, source: str) -> None:
         ids, self.kept_ids[source] = self.kept_ids[source], []
-        run = self.run
-        if source == EMPIAR.key:
-            changed = [a for a in ids if a in run.tally.changed[source]]
-            unchanged = [a for a in ids if a not in run.tally.changed[source]]
-            maps = await self._links(EMPIAR, changed, unchanged, RELATED_EMDB, "emdb")
-            self.maps_of_changed.update(maps[0])
-            self.emdb.offer([*maps[0], *maps[1]])
-            models = await self._links(EMPIAR, changed, unchanged, RELATED_PDB, "pdb")
-        elif source == EMDB.key:
-            changed_maps = run.tally.changed[source] | self.maps_of_changed
-            changed = [a for a in ids if a in changed_maps]
-            unchanged = [a for a in ids if a not in changed_maps]
-            models = await self._links(EMDB, changed, unchanged, FITTED_MODEL, "pdb")
-        else:
-            return
-        self.pdb.offer([*models[0], *models[1]])
+        changed_here = self.run.tally.changed[source] | self.of_changed[source]
+        changed = [a for a in ids if a in changed_here]
+        unchanged = [a for a in ids if a not in changed_here]
+        for link in FOLLOWED:
+            if link.source.key == source:
+                of_changed, due = await self._links(link, changed, unchanged)
+                self.of_changed[link.target.key].update(of_changed)
+                self.feeds[link.target.key].offer([*of_changed, *due])
 
     async def _links(
-        self, of: Harvested, changed: list[str], unchanged: list[str], relation: str, to: str
+        self, link: Link, changed: list[str], unchanged: list[str]
     ) -> tuple[list[str], list[str]]:
         """The links of changed records, and the due links of unchanged ones."""
         run = self.run
-        of_changed = await run.write(store.links, of.archive, changed, relation) if changed else []
-        others = await run.write(store.links, of.archive, unchanged, relation) if unchanged else []
-        return of_changed, [i for i in others if run.due(to, i)]
+        of = link.source
+        of_changed = await run.write(links.named, of, changed, link.relation) if changed else []
+        others = await run.write(links.named, of, unchanged, link.relation) if unchanged else []
+        return of_changed, [i for i in others if run.due(link.target.key, i)]
+
+    def cancel(self) -> list[asyncio.Task]:
+        return [task for feed in self.feeds.values() for task in feed.cancel()]
 
 
-# The three archives ---------------------------------------------------------------------------
+# The archives ---------------------------------------------------------------------------------
 
 
 async def empiar_phase(run: Run) -> list[str]:
@@ -441,42 +442,47 @@ def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
         run.tally.count("empiar", "withdrawn")
 
 
-async def emdb_phase(run: Run, accessions: list[str]) -> list[str]:
-    """Fetch, each once, the maps these entries link to that are due: those of entries that
-    changed in this run, and those new, failed or due again. Returns all linked maps."""
+async def linked_phase(
+    run: Run, harvested: Harvested, scopes: dict[str, list[str]]
+) -> tuple[list[str], list[str]]:
+    """Fetch, each once, the due records of this archive that the records in scope link to (by
+    the followed links): those linked from records that changed in this run, and those new,
+    failed or due again. Returns all the linked records, and those the archive does not serve."""
     assert run.follow is not None
-    await run.follow.flush(EMPIAR.key)
-    scope = await run.write(store.links, EMPIAR.archive, accessions, RELATED_EMDB)
-    changed = sorted(run.tally.changed["empiar"])
-    of_changed = set(await run.write(store.links, EMPIAR.archive, changed, RELATED_EMDB))
-    # Those offered while the entries arrived are fetched already, or on their way.
-    run.follow.emdb.offer(m for m in scope if m in of_changed or run.due("emdb", m))
-    await run.follow.emdb.drain()
-    return scope
+    into = [link for link in FOLLOWED if link.target is harvested.archive]
+    for link in into:
+        await run.follow.flush(link.source.key)
+    scope: list[str] = []
+    of_changed: set[str] = set()
+    for link in into:
+        scope += await run.write(links.named, link.source, scopes[link.source.key], link.relation)
+        changed = sorted(await changed_records(run, link.source))
+        of_changed.update(await run.write(links.named, link.source, changed, link.relation))
+    scope = list(dict.fromkeys(scope))
+    feed = run.follow.feeds[harvested.key]
+    # Those offered while the records that link to them arrived are fetched, or on their way.
+    feed.offer(i for i in scope if i in of_changed or run.due(harvested.key, i))
+    return scope, await feed.drain()
 
 
-async def pdb_phase(run: Run, accessions: list[str], maps: list[str]) -> None:
-    """Fetch, each once, the due models fitted into these maps or named by these entries
-    (those linked from records that changed in this run, and those new, failed or due again);
-    for an obsolete one, also the entry that replaced it."""
+async def changed_records(run: Run, archive: Archive) -> set[str]:
+    """The records of an archive that changed in this run, or that followed links lead to from
+    records that did."""
+    found = set(run.tally.changed[archive.key])
+    for link in FOLLOWED:
+        if link.target is archive:
+            changed = sorted(await changed_records(run, link.source))
+            found.update(await run.write(links.named, link.source, changed, link.relation))
+    return found
 
-    async def models(entries: list[str], emdb_ids: list[str]) -> list[str]:
-        named = await run.write(store.links, EMPIAR.archive, entries, RELATED_PDB)
-        fitted = await run.write(store.links, EMDB.archive, emdb_ids, FITTED_MODEL)
-        return list(dict.fromkeys([*fitted, *named]))
 
+async def follow_replacements(run: Run, not_served: list[str]) -> None:
+    """For models RCSB does not serve, ask why; fetch, each once, those that replaced them."""
     assert run.follow is not None
-    await run.follow.flush(EMDB.key)
-    changed_entries = sorted(run.tally.changed["empiar"])
-    maps_of_changed = await run.write(store.links, EMPIAR.archive, changed_entries, RELATED_EMDB)
-    changed_maps = sorted(run.tally.changed["emdb"] | set(maps_of_changed))
-    of_changed = set(await models(changed_entries, changed_maps))
-    feed = run.follow.pdb
-    feed.offer(p for p in await models(accessions, maps) if p in of_changed or run.due("pdb", p))
-    not_served = await feed.drain()
+    feed = run.follow.feeds[PDB.key]
     while not_served:
         replacements = [r for p in not_served if (r := await holdings(run, p))]
-        feed.offer(r for r in replacements if r not in feed.seen and run.due("pdb", r))
+        feed.offer(r for r in replacements if r not in feed.seen and run.due(PDB.key, r))
         not_served = await feed.drain()
 
 
@@ -492,7 +498,7 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
         fetched = store.Fetched("pdb_holdings", pdb_id, resp.url, resp.status)
         await run.write(store.save_not_public, fetched, store.now())
         return None
-    mapped = await run.write(
+    await run.write(
         keep.keep_document,
         run.tally,
         "pdb_holdings",
@@ -502,9 +508,9 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
         canonical(resp.data),
         resp,
     )
-    if mapped is None:
-        return await run.write(store.replaced_by, pdb_id)
-    return mapped.front_door.get("replaced_by")
+    # As kept: the answer's, or the last one that mapped.
+    successors = await run.write(links.named, PDB.archive, [pdb_id], REPLACED_BY)
+    return successors[0] if successors else None
 
 
 async def enumerate_ids(run: Run) -> tuple[dict[str, str | None], bool]:
@@ -564,16 +570,19 @@ async def harvest(
         ) as client:
             run = Run(client, endpoints, options, write, tally, policy, progress)
             if options.linked:
-                run.follow = Follow(run, Feed(run, EMDB), Feed(run, PDB))
+                run.follow = Follow(run, {h.key: Feed(run, h) for h in LINKED})
             try:
-                accessions = await empiar_phase(run)
+                scopes = {EMPIAR.key: await empiar_phase(run)}
                 if options.linked:
-                    maps = await emdb_phase(run, accessions)
-                    await pdb_phase(run, accessions, maps)
+                    for harvested in LINKED:
+                        scopes[harvested.key], not_served = await linked_phase(
+                            run, harvested, scopes
+                        )
+                        if harvested is PDB:
+                            await follow_replacements(run, not_served)
             finally:
                 if run.follow:  # a run cut short leaves no fetch behind it
-                    tasks = run.follow.emdb.cancel() + run.follow.pdb.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
+                    await asyncio.gather(*run.follow.cancel(), return_exceptions=True)
             for service, why in client.tripped.items():
                 await run.error(None, None, FetchError("circuit-open", "", why), service)
             await write(finish, tally, client)
@@ -622,8 +631,9 @@ def reindex(db: Database) -> tuple[Counter, list[store.ErrorRow]]:
                     counts[source] += 1
                 else:
                     failures.append(store.ErrorRow(source, accession, "mapping", error))
-        for harvested in (EMDB, PDB):
-            assert harvested.map_not_public is not None
+        for harvested in HARVESTED.values():
+            if harvested.map_not_public is None:
+                continue
             for accession, changed_at in store.not_public_without_front_door(db, harvested.archive):
                 store.write_record(db, harvested.map_not_public(accession), changed_at)
         front_doors.refresh(db)

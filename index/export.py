@@ -9,8 +9,9 @@ booleans (stored as 0/1). Our own columns (`x_*`) and bookkeeping (`dataset_id`,
 
 What the document holds, all as flat lists ordered by id (associations by their keys):
 * the rows the record owns (`empiar:EMPIAR-n`, `emdb:EMD-n` or `pdb:ID`, and ids below it);
-* for an EMPIAR entry, the rows of each EMDB map and PDB model in its `empiar_entries.emdb_ids` /
-  `pdb_ids` that the database holds: their studies are further items of `studies`;
+* for an EMPIAR entry, the rows of each record of another archive linked to it (`record_link`, as
+  `links.linked` reads it: its EMDB maps and PDB models) that the database holds: their studies
+  are further items of `studies`;
 * the people, publications and organisations those studies link to, with the people's
   affiliations;
 * the links between archives (`workflow_experiment`, `workflow_input`, `workflow_output`) stated
@@ -29,8 +30,8 @@ import yaml
 from pydantic import BaseModel
 from sqlite_utils import Database
 
-from empiar_mirror.index import reading
-from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, PDB, Archive
+from empiar_mirror.index import links, reading
+from empiar_mirror.index.archives import ARCHIVES, EMPIAR, Archive
 from empiar_mirror.index.lambda_ber import models as lb
 
 # Our own columns: they pick a class or tie a row to its owner, and are no lambda-ber slot.
@@ -329,8 +330,11 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
 
     owners = [dataset_id]
     if archive is EMPIAR:
-        linked = [EMDB.curie(i) for i in reading.json_list(front[0]["emdb_ids"])]
-        linked += [PDB.curie(i) for i in reading.json_list(front[0]["pdb_ids"])]
+        linked = [
+            other.curie(i)
+            for other in links.neighbours(archive)
+            for i in links.linked(db, archive, other, [acc]).get(acc, [])
+        ]
         where, params = _in("id", linked)
         held = {r["id"] for r in reading.rows(db, f"select id from dataset where {where}", params)}
         owners += sorted(held)

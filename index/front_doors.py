@@ -1,6 +1,7 @@
 """The front-door tables, written here alone: each record's own columns as its mapping gives
-them, and the columns that gather several records (an EMPIAR entry's maps and models, a map's
-EMPIAR entries, a model's maps), recomputed from the stored rows.
+them, and the columns that gather several records, recomputed from the stored rows: the id lists
+of linked records (from `record_link`, as `links.linked` reads the graph), the link tables, and
+an EMPIAR entry's values gathered from its maps and models.
 
 A change marks its record stale in the change's own transaction; `refresh` recomputes the
 gathered columns and clears the marks in one transaction, so a run killed in between leaves
@@ -9,15 +10,14 @@ the marks for the next run to finish. Their search indexes follow by sqlite-util
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import completeness
-from empiar_mirror.index.archives import Archive
+from empiar_mirror.index import completeness, links
+from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, LINK_TABLES, PDB, Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
-from empiar_mirror.index.lambda_ber.record import ASSOCIATED_MAP, RELATED_PDB, distinct
+from empiar_mirror.index.lambda_ber.record import distinct
 from empiar_mirror.index.reading import accession_ranges, json_list, rows
 
 # EMPIAR experiment types that name no technique: "EMDB" (the raw data behind EMDB maps) or none.
@@ -74,21 +74,6 @@ def is_stale(db: Database) -> bool:
     return db.execute("select 1 from front_door_stale limit 1").fetchone() is not None
 
 
-def _own_links(
-    db: Database, source: str, description: str, first: str = "", last: str = "\uffff"
-) -> dict[str, list[str]]:
-    """Accession -> ids its own record links to with this relation (study cross-references),
-    for the accessions from `first` to `last`."""
-    links: dict[str, list[str]] = defaultdict(list)
-    for owner, target in db.execute(
-        "select owner_id, database_id from database_cross_reference where owner_table = 'study' "
-        "and owner_id >= ? and owner_id < ? and description = ? order by rowid",
-        [f"{source}:{first}", f"{source}:{last}0", description],
-    ):
-        links[owner.split(":", 1)[1].removesuffix("/study")].append(target)
-    return links
-
-
 def _technique(
     entry: dict[str, Any], own: dict[str, Any], linked_maps: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -121,46 +106,41 @@ def _update(db: Database, table: str, key: str, key_value: str, changes: dict[st
     )
 
 
+Lists = dict[str, dict[str, dict[str, list[str]]]]
+
+
 def _refresh_entries(
     db: Database,
     first: str,
     last: str,
+    lists: Lists,
     maps: dict[str, dict[str, Any]],
     models: dict[str, dict[str, Any]],
-    empiar_by_map: dict[str, list[str]],
 ) -> int:
-    """The gathered columns of the entries from `first` to `last`; notes which entries name each
-    map in `empiar_by_map`. Returns the number of rows changed."""
+    """The values the entries from `first` to `last` gather from their maps and models. Returns
+    the number of rows changed."""
     changed = 0
-    empiar_pdb = _own_links(db, "empiar", RELATED_PDB, first, last)
     entries = rows(
         db,
         "select e.*, d.x_status as served_status, l.withdrawn_status as withdrawn_status, "
         "l.withdrawn_on as listing_withdrawn_on, r.technique as own_technique, "
         "r.experimental_method as own_experimental_method from empiar_entries e "
         "left join dataset d on d.id = 'empiar:' || e.accession "
-        "left join listing_state l on l.accession = e.accession "
+        "left join listing_state l on l.archive = 'empiar' and l.accession = e.accession "
         "left join experiment_run r on r.id = 'empiar:' || e.accession || '/experiment' "
         "where e.accession between ? and ? order by e.accession",
         [first, last],
     )
     for entry in entries:
-        linked_maps = [maps[i] for i in json_list(entry["emdb_ids"]) if i in maps]
-        for emd in json_list(entry["emdb_ids"]):
-            empiar_by_map[emd].append(entry["accession"])
-        pdb_ids = distinct(
-            [
-                *empiar_pdb.get(entry["accession"], []),
-                *(p for m in linked_maps for p in json_list(m["pdb_ids"])),
-            ]
-        )
+        accession = entry["accession"]
+        linked_maps = [maps[i] for i in lists[EMPIAR.key][EMDB.key].get(accession, []) if i in maps]
+        pdb_ids = lists[EMPIAR.key][PDB.key].get(accession, [])
         resolutions = [m["resolution_a"] for m in linked_maps if m["resolution_a"] is not None]
         best = min(resolutions) if resolutions else None
         new = {
             # A withdrawn entry keeps its last copy, marked with what was seen and when.
             "status": entry["withdrawn_status"] or entry["served_status"],
             "withdrawn_on": entry["listing_withdrawn_on"],
-            "pdb_ids": json.dumps(pdb_ids),
             "resolution_best_a": best,
             "resolution_bin": resolution_bin(best),
             "methods": json.dumps(distinct(m["method"] for m in linked_maps)),
@@ -196,84 +176,81 @@ def _refresh_entries(
         new["linked_text"] = "\n".join(w for w in words if w)
         changes = {c: v for c, v in new.items() if entry[c] != v}
         if changes:
-            _update(db, "empiar_entries", "accession", entry["accession"], changes)
+            _update(db, "empiar_entries", "accession", accession, changes)
+            changed += 1
+    return changed
+
+
+def _refresh_lists(db: Database, archive: Archive, lists: Lists) -> int:
+    """Each record's lists of the records linked to it, one column per linked archive."""
+    changed = 0
+    columns = {other.ids_column: other.key for other in links.neighbours(archive)}
+    for row in rows(
+        db,
+        "select [{}], {} from [{}]".format(
+            archive.key_column, ", ".join(f"[{c}]" for c in columns), archive.front_door
+        ),
+    ):
+        accession = row[archive.key_column]
+        new = {c: json.dumps(lists[archive.key][k].get(accession, [])) for c, k in columns.items()}
+        changes = {c: v for c, v in new.items() if row[c] != v}
+        if changes:
+            _update(db, archive.front_door, archive.key_column, accession, changes)
             changed += 1
     return changed
 
 
 def refresh(db: Database) -> int:
-    """Recompute the gathered columns, the entries' linked words and statuses; clear the marks.
+    """Recompute the gathered columns, the link tables, the entries' linked words and statuses;
+    clear the marks.
 
     Returns the number of rows changed. Call inside a transaction.
     """
     db.execute("delete from front_door_stale")
-    changed = 0
+    lists: Lists = {
+        a.key: {b.key: links.linked(db, a, b) for b in links.neighbours(a)}
+        for a in ARCHIVES.values()
+    }
+    changed = sum(_refresh_lists(db, a, lists) for a in ARCHIVES.values())
     # Entries look up the maps and models they link to, so those are read whole (the columns the
     # gathering needs); the entries, with their long text, go a range at a time.
     maps = {
         m["emdb_id"]: m
         for m in rows(
             db,
-            "select m.emdb_id, m.title, m.sample_name, m.organisms, m.software, m.pdb_ids, "
-            "m.empiar_ids, m.resolution_a, m.method, m.microscope, m.detector, "
+            "select m.emdb_id, m.title, m.sample_name, m.organisms, m.software, "
+            "m.resolution_a, m.method, m.microscope, m.detector, "
             "m.microscope_family, m.detector_family, m.voltage_kv, r.technique, "
             "r.experimental_method from emdb_maps m "
             "left join experiment_run r on r.id = 'emdb:' || m.emdb_id || '/experiment'",
         )
     }
-    models = {
-        m["pdb_id"]: m
-        for m in rows(db, "select pdb_id, title, emdb_ids, empiar_ids from pdb_models")
-    }
-    model_emdb = _own_links(db, "pdb", ASSOCIATED_MAP)
-    empiar_by_map: dict[str, list[str]] = defaultdict(list)
+    models = {m["pdb_id"]: m for m in rows(db, "select pdb_id, title from pdb_models")}
     for first, last in accession_ranges(db):
-        changed += _refresh_entries(db, first, last, maps, models, empiar_by_map)
-
-    fitted_in: dict[str, list[str]] = defaultdict(list)
-    for emd, m in maps.items():
-        for pdb in json_list(m["pdb_ids"]):
-            fitted_in[pdb].append(emd)
-        value = json.dumps(sorted(empiar_by_map.get(emd, [])))
-        if m["empiar_ids"] != value:
-            _update(db, "emdb_maps", "emdb_id", emd, {"empiar_ids": value})
-            changed += 1
-    for pdb, model in models.items():
-        emdb_ids = distinct([*model_emdb.get(pdb, []), *fitted_in.get(pdb, [])])
-        new = {
-            "emdb_ids": json.dumps(emdb_ids),
-            "empiar_ids": json.dumps(
-                sorted({a for e in emdb_ids for a in empiar_by_map.get(e, [])})
-            ),
-        }
-        changes = {c: v for c, v in new.items() if model[c] != v}
-        if changes:
-            _update(db, "pdb_models", "pdb_id", pdb, changes)
-            changed += 1
-    _write_links(db)
+        changed += _refresh_entries(db, first, last, lists, maps, models)
+    _write_link_tables(db, lists)
     changed += completeness.refresh(db)
     return changed
 
 
-def _write_links(db: Database) -> None:
-    """Bring the link tables in line with the front doors' id lists, touching only the pairs that
-    changed. Only pairs whose both rows exist, so each foreign key holds; a model names its maps
-    and a map its fitted models, and either says it."""
-    links = {
-        # json_valid first: one malformed list must not stop the refresh.
-        "empiar_emdb": (
-            "accession, emdb_id",
-            "select e.accession, j.value from empiar_entries e, json_each(e.emdb_ids) j "
-            "where json_valid(e.emdb_ids) and j.value in (select emdb_id from emdb_maps)",
-        ),
-        "emdb_pdb": (
-            "emdb_id, pdb_id",
-            "select m.emdb_id, j.value from emdb_maps m, json_each(m.pdb_ids) j "
-            "where json_valid(m.pdb_ids) and j.value in (select pdb_id from pdb_models) "
-            "union select j.value, p.pdb_id from pdb_models p, json_each(p.emdb_ids) j "
-            "where json_valid(p.emdb_ids) and j.value in (select emdb_id from emdb_maps)",
-        ),
-    }
-    for table, (columns, pairs) in links.items():
-        db.execute(f"delete from [{table}] where ({columns}) not in ({pairs})")
-        db.execute(f"insert or ignore into [{table}] ({columns}) {pairs}")
+def _write_link_tables(db: Database, lists: Lists) -> None:
+    """Bring the link tables in line with the lists, touching only the pairs that changed. Only
+    pairs whose both rows exist, so each foreign key holds."""
+    for table, (a, b) in LINK_TABLES.items():
+        held_a = {r[0] for r in db.execute(f"select [{a.key_column}] from [{a.front_door}]")}
+        held_b = {r[0] for r in db.execute(f"select [{b.key_column}] from [{b.front_door}]")}
+        pairs = {
+            (x, y)
+            for x, ys in lists[a.key][b.key].items()
+            if x in held_a
+            for y in ys
+            if y in held_b
+        }
+        columns = f"[{a.key_column}], [{b.key_column}]"
+        present = set(db.execute(f"select {columns} from [{table}]").fetchall())
+        db.conn.executemany(
+            f"delete from [{table}] where ({columns}) = (?, ?)", sorted(present - pairs)
+        )
+        db.conn.executemany(
+            f"insert into [{table}] ({columns}) values (?, ?)", sorted(pairs - present)
+        )

@@ -877,3 +877,53 @@ def m008_record_versions(db: Database) -> None:
                     [source, accession, sha, first],
                 )
     db.execute("ALTER TABLE source_record DROP COLUMN payload")
+
+
+_V9_LINKS_AS_DATA = """
+-- Every link a record states to another, as the graph in index/archives.py reads it from the
+-- record (a cross reference, or a front-door column): owned by the stating record and replaced
+-- with it. The front doors' id lists and the link tables are recomputed from it.
+CREATE TABLE record_link (
+    from_archive TEXT NOT NULL,
+    from_accession TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    to_archive TEXT NOT NULL,
+    to_accession TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (from_archive, from_accession, relation, to_archive, to_accession)
+);
+CREATE INDEX idx_record_link_to ON record_link(to_archive, to_accession);
+-- The links a file holds already, from its cross references (the graph as it stood then), so an
+-- upgraded file needs no reindex.
+INSERT OR IGNORE INTO record_link
+SELECT archive, substr(owner_id, length(archive) + 2, length(owner_id) - length(archive) - 7),
+       description, database_name, database_id,
+       row_number() OVER (PARTITION BY owner_id ORDER BY rowid) - 1
+FROM (SELECT rowid, *, substr(owner_id, 1, instr(owner_id, ':') - 1) AS archive
+      FROM database_cross_reference WHERE owner_table = 'study' AND owner_id LIKE '%/study')
+WHERE (archive, description, database_name) IN (VALUES
+    ('empiar', 'related EMDB entry', 'emdb'),
+    ('emdb', 'fitted model', 'pdb'),
+    ('empiar', 'related PDB entry', 'pdb'),
+    ('pdb', 'associated EM volume', 'emdb'),
+    ('pdb', 'replaces this obsolete entry', 'pdb'));
+INSERT OR IGNORE INTO record_link
+SELECT 'pdb', pdb_id, 'replaced by', 'pdb', replaced_by, 0
+FROM pdb_models WHERE replaced_by IS NOT NULL AND replaced_by != '';
+-- The id lists and link tables are recomputed from it by the next refresh.
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+
+
+@_migration
+def m009_links_as_data(db: Database) -> None:
+    _execute_all(db, _V9_LINKS_AS_DATA)
+    # The listings' state belongs to an archive, part of its key: rebuilt, whatever columns
+    # it has gained meanwhile, by sqlite-utils' transform.
+    db["listing_state"].add_column("archive", str, not_null_default="empiar")
+    db["listing_state"].transform(
+        pk=("archive", "accession"),
+        not_null={"accession"},
+        column_order=("archive", "accession"),
+    )

@@ -36,7 +36,8 @@ def render(metadata: dict[str, Any] | None = None) -> str:
         if not n.startswith("_") and not any(n.startswith(f"{t}_fts") for t in BY_FRONT_DOOR)
     ]
     # A link table joins two front doors: each of its (at least two) foreign keys leads to one.
-    links = [
+    # Every link comes from `record_link`, first; it names records the file may lack, so no key.
+    links = ["record_link"] + [
         n
         for n in names
         if len(db[n].foreign_keys) >= 2

@@ -78,8 +78,7 @@ def collect(db: Database) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     lines = [
         f"empiar-mirror {report['version']}, schema version {report['schema_version']}",
-        f"EMPIAR entries: {report['empiar_entries']}",
-        f"EMDB maps: {report['emdb_maps']}, PDB models: {report['pdb_models']}",
+        *(f"{a.records}: {report[a.front_door]}" for a in ARCHIVES.values()),
         f"Last harvest finished: {report['last_harvest'] or 'never'}",
         f"Oldest fetch: {report['oldest_fetch'] or '-'}"
         + (f" ({report['oldest_fetch_age_days']} days ago)" if report["oldest_fetch"] else ""),

@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import front_doors, migrations, shared, versions
-from empiar_mirror.index.archives import ARCHIVES, Archive
+from empiar_mirror.index import front_doors, links, migrations, shared, versions
+from empiar_mirror.index.archives import ARCHIVES, EMPIAR, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -68,6 +68,7 @@ NORMALIZED_TABLES = [
     "publication_author",
     "shared_contribution",
     "shared_supplier",
+    "record_link",
     *(a.front_door for a in ARCHIVES.values()),
 ]
 
@@ -263,43 +264,53 @@ class Fetched:
     last_modified: str | None = None
 
 
-def record_listing(db: Database, listed: dict[str, str | None], complete: bool) -> bool:
-    """Remember what the listings said. Only when both listings answered does an absence count.
+def record_listing(
+    db: Database, listed: dict[str, str | None], complete: bool, archive: Archive = EMPIAR
+) -> bool:
+    """Remember what an archive's listings said. Only when all answered does an absence count.
 
-    Returns whether an entry found withdrawn is listed again (its mark is lifted)."""
+    Returns whether a record found withdrawn is listed again (its mark is lifted)."""
+    key = archive.key
     with db.atomic():
         state = {
             r[0]: (r[1], r[2])
-            for r in db.execute("select accession, listing_mtime, missing_runs from listing_state")
+            for r in db.execute(
+                "select accession, listing_mtime, missing_runs from listing_state "
+                "where archive = ?",
+                [key],
+            )
         }
         returned = [
             r[0]
             for r in db.execute(
-                "select accession from listing_state where withdrawn_on is not null "
-                "and accession in (select value from json_each(?))",
-                [json.dumps(list(listed))],
+                "select accession from listing_state where archive = ? "
+                "and withdrawn_on is not null and accession in (select value from json_each(?))",
+                [key, json.dumps(list(listed))],
             )
         ]
         for acc in returned:
-            front_doors.mark_stale(db, "empiar", acc)
+            front_doors.mark_stale(db, key, acc)
         for acc, mtime in listed.items():
             if acc not in state:
                 db.execute(
-                    "insert into listing_state (accession, listing_mtime) values (?, ?)",
-                    [acc, mtime],
+                    "insert into listing_state (archive, accession, listing_mtime) "
+                    "values (?, ?, ?)",
+                    [key, acc, mtime],
                 )
             elif state[acc] != (mtime, 0):
                 db.execute(
                     "update listing_state set listing_mtime = ?, missing_runs = 0, "
-                    "withdrawn_status = null, withdrawn_on = null where accession = ?",
-                    [mtime, acc],
+                    "withdrawn_status = null, withdrawn_on = null "
+                    "where archive = ? and accession = ?",
+                    [mtime, key, acc],
                 )
         if not complete:
             return bool(returned)
         held = [
             r[0]
             for r in db.execute(
-                "select accession from source_record where source = 'empiar' and sha256 is not null"
+                "select accession from source_record where source = ? and sha256 is not null",
+                [key],
             )
         ]
         for acc in held:
@@ -307,33 +318,38 @@ def record_listing(db: Database, listed: dict[str, str | None], complete: bool) 
                 continue
             if acc in state:
                 db.execute(
-                    "update listing_state set missing_runs = missing_runs + 1 where accession = ?",
-                    [acc],
+                    "update listing_state set missing_runs = missing_runs + 1 "
+                    "where archive = ? and accession = ?",
+                    [key, acc],
                 )
             else:
                 db.execute(
-                    "insert into listing_state (accession, missing_runs) values (?, 1)", [acc]
+                    "insert into listing_state (archive, accession, missing_runs) values (?, ?, 1)",
+                    [key, acc],
                 )
     return bool(returned)
 
 
-def fetched_from_listing(db: Database, accession: str) -> None:
+def fetched_from_listing(db: Database, accession: str, archive: Archive = EMPIAR) -> None:
     """The copy we hold now matches what the listing shows for it."""
     db.execute(
         "update listing_state set fetched_mtime = listing_mtime "
-        "where accession = ? and fetched_mtime is not listing_mtime",
-        [accession],
+        "where archive = ? and accession = ? and fetched_mtime is not listing_mtime",
+        [archive.key, accession],
     )
 
 
-def mark_withdrawn(db: Database, accession: str, status: str, day: str) -> None:
+def mark_withdrawn(
+    db: Database, accession: str, status: str, day: str, archive: Archive = EMPIAR
+) -> None:
     """Absent from the listings twice and now 404 or obsolete: marked, and its copy kept."""
     with db.atomic():
         db.execute(
-            "update listing_state set withdrawn_status = ?, withdrawn_on = ? where accession = ?",
-            [status, day, accession],
+            "update listing_state set withdrawn_status = ?, withdrawn_on = ? "
+            "where archive = ? and accession = ?",
+            [status, day, archive.key, accession],
         )
-        front_doors.mark_stale(db, "empiar", accession)
+        front_doors.mark_stale(db, archive.key, accession)
 
 
 def in_use(db: Database, source: str, accession: str) -> str | None:
@@ -464,6 +480,7 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
     for table, rows in by_table.items():
         if rows:
             _insert_rows(db, table, rows)
+    links.write(db, mapped, replace=replace)
     front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, harvested_at)
 
 
@@ -641,7 +658,7 @@ class Held:
     # whose stored payload could not be mapped.
     failed: set[tuple[str, str]]
     unmapped: set[tuple[str, str]]
-    listing: dict[str, Listing]
+    listing: dict[str, Listing]  # EMPIAR's, by accession
     # Conditional-request headers, read up front: fetches never touch the database.
     validators: dict[tuple[str, str], dict[str, str]]
 
@@ -676,7 +693,8 @@ def load_held(db: Database) -> Held:
             acc: Listing(listed, fetched, missing, withdrawn)
             for acc, listed, fetched, missing, withdrawn in db.execute(
                 "select accession, listing_mtime, fetched_mtime, missing_runs, withdrawn_on "
-                "from listing_state"
+                "from listing_state where archive = ?",
+                [EMPIAR.key],
             )
         },
         validators={
@@ -689,21 +707,6 @@ def load_held(db: Database) -> Held:
             )
         },
     )
-
-
-def links(db: Database, archive: Archive, accessions: list[str], relation: str) -> list[str]:
-    """Ids the given records' studies name with this relation, in order, each once."""
-    found: dict[str, None] = {}
-    for start in range(0, len(accessions), 500):
-        owners = [f"{archive.curie(a)}/study" for a in accessions[start : start + 500]]
-        marks = ", ".join("?" for _ in owners)
-        for (target,) in db.execute(
-            "select database_id from database_cross_reference where owner_table = 'study' "
-            f"and owner_id in ({marks}) and description = ? order by owner_id, rowid",
-            [*owners, relation],
-        ):
-            found[target] = None
-    return list(found)
 
 
 def held_accessions(db: Database, archive: Archive) -> list[str]:
@@ -731,11 +734,6 @@ def has_front_door(db: Database, archive: Archive, accession: str) -> bool:
             f"select 1 from [{archive.front_door}] where [{archive.key_column}] = ?", [accession]
         ).fetchone()
     )
-
-
-def replaced_by(db: Database, pdb_id: str) -> str | None:
-    row = db.execute("select replaced_by from pdb_models where pdb_id = ?", [pdb_id]).fetchone()
-    return row[0] if row else None
 
 
 def changed_at(db: Database, source: str, accession: str) -> str | None:

@@ -188,7 +188,7 @@ CASES = [
         0,
         "names EMD-90007, not in this mirror",
     ),
-    ("linked_map", ["update empiar_entries set emdb_ids = '[]'"], 0, "names no EMDB map"),
+    ("linked_map", ["delete from record_link"], 0, "names no EMDB map"),
     (
         "linked_map",
         ["update empiar_entries set experiment_type = 'SXT'"],

@@ -9,7 +9,9 @@ import pytest
 from empiar_mirror.harvester.mapping.from_empiar import map_entry
 from empiar_mirror.harvester.raw.empiar import parse_entry
 from empiar_mirror.harvester.replay import SAMPLE_DIR
+from empiar_mirror.index import links
 from empiar_mirror.index.lambda_ber import models as lb
+from empiar_mirror.index.lambda_ber.record import RELATED_EMDB, RELATED_PDB
 
 
 def mapped(accession: str):
@@ -93,15 +95,15 @@ def test_grants_become_funders():
 def test_old_record_without_contact_or_cross_references():
     m = mapped("EMPIAR-10045")
     assert m.front_door["corresponding_author"] is None
-    assert m.front_door["emdb_ids"] == "[]"
+    assert links.stated(m) == []
     assert m.front_door["scale"] is None
     assert not of_type(m, lb.Publication)
 
 
 def test_crafted_quirks_map_cleanly():
     linked = mapped("EMPIAR-90022")
-    assert json.loads(linked.front_door["emdb_ids"]) == ["EMD-25107"]
-    assert json.loads(linked.front_door["pdb_ids"]) == ["7SGD"]
+    stated = [(link.relation, target) for link, target in links.stated(linked)]
+    assert stated == [(RELATED_EMDB, "EMD-25107"), (RELATED_PDB, "7SGD")]
     names = {x.database_name for x in of_type(linked, lb.Study)[0].database_cross_references}
     assert names == {"empiar", "emdb", "pdb"}
     assert mapped("EMPIAR-90013").front_door["citation_year"] == 2019  # served as an integer

@@ -346,24 +346,35 @@ def test_link_tables_hold_every_link_with_foreign_keys(harvested_db, doors):
         assert query(harvested_db, f"pragma foreign_key_check({table})") == [], table
 
 
-def test_link_tables_follow_the_front_doors(harvested_db, tmp_path):
+def test_link_tables_and_id_lists_follow_the_record_links(harvested_db, tmp_path):
     db = Database(backup_copy(harvested_db, tmp_path / "links.db"))
     pair = ("EMPIAR-90022", "EMD-25107")
+    link = ("empiar", pair[0], "related EMDB entry", "emdb", pair[1])
 
     def links() -> set:
         return set(db.execute("select accession, emdb_id from empiar_emdb").fetchall())
 
+    def lists() -> tuple:
+        entry = db.execute("select emdb_ids from empiar_entries where accession = ?", [pair[0]])
+        linked_map = db.execute("select empiar_ids from emdb_maps where emdb_id = ?", [pair[1]])
+        return entry.fetchone()[0], linked_map.fetchone()[0]
+
     assert pair in links() and ("EMPIAR-90029", "EMD-25107") in links()
-    with db.atomic():
-        db.execute("update empiar_entries set emdb_ids = '[]' where accession = ?", [pair[0]])
-        front_doors.refresh(db)
-    assert pair not in links() and ("EMPIAR-90029", "EMD-25107") in links()
+    assert lists() == ('["EMD-25107"]', '["EMPIAR-90022", "EMPIAR-90029"]')
     with db.atomic():
         db.execute(
-            "update empiar_entries set emdb_ids = ? where accession = ?", ['["EMD-25107"]', pair[0]]
+            "delete from record_link where (from_archive, from_accession, relation, to_archive, "
+            "to_accession) = (?, ?, ?, ?, ?)",
+            link,
         )
         front_doors.refresh(db)
+    assert pair not in links() and ("EMPIAR-90029", "EMD-25107") in links()
+    assert lists() == ("[]", '["EMPIAR-90029"]')
+    with db.atomic():
+        db.execute("insert into record_link values (?, ?, ?, ?, ?, 0)", link)
+        front_doors.refresh(db)
     assert pair in links()
+    assert lists() == ('["EMD-25107"]', '["EMPIAR-90022", "EMPIAR-90029"]')
     db.close()
 
 

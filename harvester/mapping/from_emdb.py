@@ -438,7 +438,6 @@ def map_emdb(e: EmdbEntry) -> Mapped:
         "detector_family": _family("detector", e.detector),
         "voltage_kv": e.voltage_kv,
         "software": json_list(s.name for s in e.software),
-        "pdb_ids": json_list(normalize_pdb_id(p) for p in e.pdb_ids),
         "emdb_url": EMDB.page(e.emdb_id),
     }
     return Mapped("emdb", e.emdb_id, dataset_id, records, front_door)
@@ -461,7 +460,6 @@ def map_not_public(emdb_id: str) -> Mapped:
         "detector_family": None,
         "voltage_kv": None,
         "software": "[]",
-        "pdb_ids": "[]",
         "emdb_url": EMDB.page(emdb_id),
     }
     return Mapped("emdb", emdb_id, f"emdb:{emdb_id}", [], front_door)

@@ -359,8 +359,6 @@ def map_entry(entry: Entry) -> Mapped:
         "categories": json.dumps(distinct(i.category for i in entry.imagesets)),
         "data_formats": json.dumps(distinct(i.data_format for i in entry.imagesets)),
         "pixel_size_min_a": min(pixel_sizes) if pixel_sizes else None,
-        "emdb_ids": json.dumps(emdb_ids),
-        "pdb_ids": json.dumps(pdb_ids),
         "citation_title": primary.title if primary else None,
         "citation_doi": primary.doi if primary else None,
         "citation_journal": primary.journal if primary else None,

@@ -6,7 +6,6 @@ from empiar_mirror.harvester.mapping import vocab
 from empiar_mirror.harvester.mapping.common import (
     People,
     funders,
-    json_list,
     manufacturer,
     publication,
     slug,
@@ -29,6 +28,7 @@ from empiar_mirror.index.lambda_ber.enums import (
 )
 from empiar_mirror.index.lambda_ber.record import (
     ASSOCIATED_MAP,
+    REPLACES,
     SELF,
     Mapped,
 )
@@ -140,7 +140,7 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
             database_name=DatabaseNameEnum.pdb,
             database_id=old,
             database_url=PDB.page(old),
-            description="replaces this obsolete entry",
+            description=REPLACES,
         )
         for old in e.replaces
     ]
@@ -251,7 +251,6 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
         method=vocab.METHOD_LABEL.get(method, e.reconstruction_method or e.method),
         resolution_a=e.resolution,
         release_date=e.release_date,
-        emdb_ids=json_list(e.emdb_ids),
     )
     return Mapped("pdb", e.pdb_id, dataset_id, records, front_door)
 
@@ -265,7 +264,6 @@ def pdb_front_door(pdb_id: str, *, status: str | None, replaced_by: str | None =
         "method": None,
         "resolution_a": None,
         "release_date": None,
-        "emdb_ids": "[]",
         "replaced_by": replaced_by,
         "pdb_url": PDB.page(pdb_id),
     }

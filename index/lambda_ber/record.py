@@ -10,13 +10,15 @@ from empiar_mirror.index.lambda_ber import models as lb
 
 # Cross-reference descriptions that say how two records are related (lambda-ber's
 # DatabaseCrossReference has no relation slot; its PDB loader writes it in `description`).
-# The harvester follows the links an EMPIAR study states to EMDB (RELATED_EMDB) and PDB
-# (RELATED_PDB), and those an EMDB study states to PDB (FITTED_MODEL).
+# `index/archives.py` declares which of them link records of two archives (the graph).
 SELF = "this entry"
 RELATED_EMDB = "related EMDB entry"
 RELATED_PDB = "related PDB entry"
 FITTED_MODEL = "fitted model"
 ASSOCIATED_MAP = "associated EM volume"
+REPLACES = "replaces this obsolete entry"
+# Stated by an obsolete model's own front door (`replaced_by`), not by a cross reference.
+REPLACED_BY = "replaced by"
 
 
 @dataclass

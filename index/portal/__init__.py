@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from datasette import Response, hookimpl
 from datasette.utils import urlsafe_components
 
+from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.portal import (
     chart_pages,
     descriptions,
@@ -55,6 +56,7 @@ def prepare_jinja2_environment(env):
     env.globals["portal_version"] = importlib.metadata.version("empiar-mirror")
     env.globals["portal_md"] = descriptions.inline_markdown
     env.globals["portal_first_sentence"] = descriptions.first_sentence
+    env.globals["portal_labels"] = {a.front_door: a.records for a in ARCHIVES.values()}
 
 
 @hookimpl

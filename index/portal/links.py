@@ -18,18 +18,12 @@ TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 # Which archives a column's values may belong to, by column name: the same names are used by
 # the front doors, harvest_errors and the canned queries, so links follow the column everywhere.
 ID_COLUMNS = {
-    "accession": ("empiar", "emdb", "pdb"),
-    "emdb_id": ("emdb",),
-    "emdb_ids": ("emdb",),
-    "pdb_id": ("pdb",),
-    "pdb_ids": ("pdb",),
+    **{c: (a.key,) for a in ARCHIVES.values() for c in (a.key_column, a.ids_column)},
+    **dict.fromkeys(("accession", "from_accession", "to_accession"), tuple(ARCHIVES)),
     "replaced_by": ("pdb",),
-    "empiar_ids": ("empiar",),
 }
 ARRAY_COLUMNS = {
-    "emdb_ids",
-    "pdb_ids",
-    "empiar_ids",
+    *(a.ids_column for a in ARCHIVES.values()),
     "categories",
     "data_formats",
     "methods",

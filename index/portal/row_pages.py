@@ -3,21 +3,12 @@ imagesets, people and publications."""
 
 from __future__ import annotations
 
-import json
-
 from datasette.utils import tilde_encode
 
-from empiar_mirror.index.archives import ARCHIVES
+from empiar_mirror.index import links
+from empiar_mirror.index.archives import BY_FRONT_DOOR
 from empiar_mirror.index.portal import database
-from empiar_mirror.index.portal.links import ORCID, TABLE_ARCHIVE, TABLE_PK
-
-
-def _ids(value) -> list[str]:
-    try:
-        items = json.loads(value or "[]")
-    except ValueError:
-        return []
-    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
+from empiar_mirror.index.portal.links import ORCID, TABLE_PK
 
 
 async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list[dict]:
@@ -34,45 +25,61 @@ async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list
     return [found.get(i, {pk: i, "missing": True}) for i in ids]
 
 
-MAP_COLUMNS = "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv"
-MODEL_COLUMNS = "pdb_id, title, status, method, resolution_a, replaced_by"
-ENTRY_COLUMNS = "accession, title, experiment_type, release_date, resolution_best_a"
+# What a row page lists of each archive's linked records (others: id, title and status).
+RELATED_COLUMNS = {
+    "empiar": "accession, title, experiment_type, release_date, resolution_best_a",
+    "emdb": "emdb_id, title, status, method, resolution_a, microscope, detector, voltage_kv",
+    "pdb": "pdb_id, title, status, method, resolution_a, replaced_by",
+}
 
 
 async def row_details(db, table: str, pk: str) -> dict | None:
-    """What a front door's row page shows beyond the row: its related records."""
+    """What a front door's row page shows beyond the row: the records linked to it, one section
+    per linked archive, as `record_link` says."""
     rows = await database.rows(db, f"select * from {table} where {TABLE_PK[table]} = ?", [pk])
     if not rows:
         return None
     record = rows[0]
-    kind = TABLE_ARCHIVE[table]
+    archive = BY_FRONT_DOOR[table]
     # Built from the id, not read from the row: an href must never come from archive text.
-    out = {"table": table, "record": record, "archive_url": ARCHIVES[kind].page(pk)}
+    out = {
+        "table": table,
+        "record": record,
+        "archive_url": archive.page(pk),
+        "archive_name": archive.name,
+        "noun": archive.noun,
+        "kind": archive.key,
+    }
+
+    def related(conn) -> dict:
+        return {
+            "linked": [
+                (other, links.linked(conn, archive, other, [pk]).get(pk, []))
+                for other in links.neighbours(archive)
+            ],
+            "replaces": links.replaced(conn, archive, pk),
+        }
+
+    read = await db.execute_fn(related)
+    out["related"] = [
+        {
+            "kind": other.key,
+            "title": other.records,
+            "key": other.key_column,
+            "rows": await _by_ids(
+                db,
+                other.front_door,
+                other.key_column,
+                ids,
+                RELATED_COLUMNS.get(other.key, f"{other.key_column}, title, status"),
+            ),
+        }
+        for other, ids in read["linked"]
+        if ids
+    ]
+    out["replaces"] = read["replaces"]
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
-    elif table == "emdb_maps":
-        out["entries"] = await _by_ids(
-            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
-        )
-        fitted = await database.rows(
-            db,
-            "select pdb_id from pdb_models where exists "
-            "(select 1 from json_each(pdb_models.emdb_ids) where value = ?)",
-            [pk],
-        )
-        ids = _ids(record["pdb_ids"])
-        ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in ids]
-        out["models"] = await _by_ids(db, "pdb_models", "pdb_id", ids, MODEL_COLUMNS)
-    else:
-        out["maps"] = await _by_ids(
-            db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS
-        )
-        out["entries"] = await _by_ids(
-            db, "empiar_entries", "accession", _ids(record["empiar_ids"]), ENTRY_COLUMNS
-        )
-        out["replaces"] = await database.rows(
-            db, "select pdb_id from pdb_models where replaced_by = ? order by pdb_id", [pk]
-        )
     return out
 
 
@@ -91,16 +98,6 @@ async def _entry_details(db, record: dict) -> dict:
     )
     for imageset in imagesets:
         imageset["row_path"] = tilde_encode(imageset["id"])
-    maps = await _by_ids(db, "emdb_maps", "emdb_id", _ids(record["emdb_ids"]), MAP_COLUMNS)
-    fitted = await database.rows(
-        db,
-        "select pdb_id from pdb_models where exists "
-        "(select 1 from json_each(pdb_models.empiar_ids) where value = ?) order by pdb_id",
-        [accession],
-    )
-    model_ids = _ids(record["pdb_ids"])
-    model_ids += [r["pdb_id"] for r in fitted if r["pdb_id"] not in model_ids]
-    models = await _by_ids(db, "pdb_models", "pdb_id", model_ids, MODEL_COLUMNS)
     people = await database.rows(
         db,
         "select p.id, p.full_name, p.orcid, p.affiliation, sp.role, sp.author_position "
@@ -130,8 +127,6 @@ async def _entry_details(db, record: dict) -> dict:
         publication["pmid"] = pmid if pmid.isdigit() else None
     return {
         "imagesets": imagesets,
-        "maps": maps,
-        "models": models,
         "authors": [p for p in people if p["role"] == "author"],
         "contacts": [p for p in people if p["role"] == "contact"],
         "investigators": [p for p in people if p["role"] == "principal_investigator"],

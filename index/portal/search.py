@@ -13,6 +13,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
+from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import TABLE_ARCHIVE, TABLE_PK, archive_of, render_cell
 from empiar_mirror.index.portal.table_page import LEAD_COLUMNS, leading
@@ -25,18 +26,27 @@ class Searched:
     columns: list[str]
 
 
+# The columns a search shows of each front door (others: id, title, status).
+SEARCH_COLUMNS = {
+    "empiar_entries": LEAD_COLUMNS["empiar_entries"],
+    "emdb_maps": [
+        "emdb_id",
+        "title",
+        "status",
+        "method",
+        "resolution_a",
+        "microscope",
+        "release_date",
+    ],
+    "pdb_models": ["pdb_id", "title", "status", "method", "resolution_a", "release_date"],
+}
 SEARCHED = [
-    Searched("empiar_entries", "empiar_entries_fts", LEAD_COLUMNS["empiar_entries"]),
     Searched(
-        "emdb_maps",
-        "emdb_maps_fts",
-        ["emdb_id", "title", "status", "method", "resolution_a", "microscope", "release_date"],
-    ),
-    Searched(
-        "pdb_models",
-        "pdb_models_fts",
-        ["pdb_id", "title", "status", "method", "resolution_a", "release_date"],
-    ),
+        a.front_door,
+        f"{a.front_door}_fts",
+        SEARCH_COLUMNS.get(a.front_door, [a.key_column, "title", "status"]),
+    )
+    for a in ARCHIVES.values()
 ]
 SEARCH_LIMIT = 20  # per front door, searching all three
 SEARCH_PAGE = 50  # a page of one front door's matches
