@@ -39,7 +39,7 @@ class Tally:
     """A run's bookkeeping: what happened to each source's records, and which changed."""
 
     run_id: int
-    held: store.Held
+    state: store.FetchState
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     changed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     # Per source, this run's answers that mapped and that did not; and the sources whose answers
@@ -139,7 +139,7 @@ def keep_document(
     previous = store.in_use(db, source, accession)
     at = store.now()
     # A record that failed last time is mapped again even when unchanged: the error may be ours.
-    if previous == sha and (source, accession) not in tally.held.failed:
+    if previous == sha and (source, accession) not in tally.state.failed:
         tally.count(source, "unchanged")
         tally.mapped[source] += 1
         with db.atomic():
@@ -153,7 +153,7 @@ def keep_document(
         with setting_aside() as aside:
             mapped = MAPPERS[source](data, accession)
         # A record never held before (not even as a 404) owns no rows yet.
-        new = (source, accession) not in tally.held.fetched_at
+        new = (source, accession) not in tally.state.fetched_at
         with db.atomic():  # one savepoint: the version, its rows, its history, its errors
             store.save_record(db, fetched, (sha, payload), mapped, at, replace=not new)
             _fetched_as_listed(db, source, accession)
@@ -184,7 +184,7 @@ def keep_document(
         return None
     tally.mapped[source] += 1
     # A record whose versions never mapped had no rows: its first rows are new.
-    had_rows = previous is not None and (source, accession) not in tally.held.unmapped
+    had_rows = previous is not None and (source, accession) not in tally.state.unmapped
     tally.count(source, "updated" if had_rows else "new")
     tally.changed[source].add(accession)
     return mapped

@@ -116,7 +116,7 @@ class Run:
     follow: Follow | None = None  # starts linked fetches early; None when not following links
 
     def due(self, source: str, accession: str) -> bool:
-        return schedule.due(self.policy, self.tally.held, source, accession)
+        return schedule.due(self.policy, self.tally.state, source, accession)
 
     def step(self, phase: str) -> None:
         self.done += 1
@@ -138,7 +138,7 @@ class Run:
         answered: dict[str, int] = {}
 
         async def fetch(acc: str) -> Response:
-            headers = schedule.conditional(self.policy, self.tally.held, harvested.key, acc)
+            headers = schedule.conditional(self.policy, self.tally.state, harvested.key, acc)
             return await harvested.fetch_one(self.client, self.endpoints, acc, headers)
 
         async def handle(acc: str, outcome: Response | FetchError) -> None:
@@ -334,11 +334,11 @@ async def empiar_phase(run: Run) -> list[str]:
     else:
         listed, complete = await enumerate_ids(run)
         run.relisted = await run.write(store.record_listing, listed, complete)
-        run.tally.held = await run.write(store.load_held)
-        held = {acc for (source, acc) in run.tally.held.fetched_at if source == "empiar"}
+        run.tally.state = await run.write(store.load_fetch_state)
+        held = {acc for (source, acc) in run.tally.state.fetched_at if source == "empiar"}
         scope = sorted(set(listed) | held, key=empiar.accession_number)
         run.tally.counts["empiar"]["listed"] = len(scope)
-        ids = [acc for acc in scope if schedule.empiar_due(run.policy, run.tally.held, acc)]
+        ids = [acc for acc in scope if schedule.empiar_due(run.policy, run.tally.state, acc)]
     if options.limit is not None:
         ids = scope = ids[: options.limit]
     if options.ids:
@@ -349,7 +349,7 @@ async def empiar_phase(run: Run) -> list[str]:
     await run.write(check_withdrawals, run, answered)
     if options.ids or options.limit is not None:
         return scope
-    return await run.write(store.held_accessions, EMPIAR.archive)
+    return await run.write(store.front_door_accessions, EMPIAR.archive)
 
 
 async def fetch_entries(run: Run, ids: list[str]) -> dict[str, int]:
@@ -381,8 +381,8 @@ async def probe_batches(
     the GET's document (the batch route's answer is unconfirmed against the live service). The
     GETs are the entries' own fetches, conditional as usual, so entries without validators are
     tried first. Returns the ids still to fetch, and "yes" or why not."""
-    held = run.tally.held
-    validators = {acc: schedule.conditional(run.policy, held, "empiar", acc) for acc in ids}
+    state = run.tally.state
+    validators = {acc: schedule.conditional(run.policy, state, "empiar", acc) for acc in ids}
     tried: set[str] = set()
     found = f"no: none of {PROBES} entries answered a GET to compare with"
     for acc in sorted(ids, key=lambda a: bool(validators[a]))[:PROBES]:
@@ -420,13 +420,13 @@ def check_withdrawals(db: Database, run: Run, answered: dict[str, int]) -> None:
     day = run.policy.now.date().isoformat()
     withdrawn: dict[str, str] = {}
     for acc, status in answered.items():
-        if not schedule.withdrawal_suspect(run.tally.held, acc):
+        if not schedule.withdrawal_suspect(run.tally.state, acc):
             continue
         if status in (404, 410):
             withdrawn[acc] = NOT_PUBLIC
         elif store.dataset_status(db, EMPIAR.archive, acc) == "OBS":
             withdrawn[acc] = "OBS"
-    held = len(store.held_accessions(db, EMPIAR.archive))
+    held = len(store.front_door_accessions(db, EMPIAR.archive))
     if schedule.too_many_withdrawals(len(withdrawn), held):
         message = (
             f"{len(withdrawn)} of {held} held entries would be marked withdrawn in one run: "
@@ -555,7 +555,7 @@ async def harvest(
     write = DatabaseThread(lambda: store.open_database(db_path))
     try:
         run_id = await write(store.start_run, options.mode, run_options or {})
-        tally = keep.Tally(run_id=run_id, held=await write(store.load_held))
+        tally = keep.Tally(run_id=run_id, state=await write(store.load_fetch_state))
         policy = schedule.Policy(
             full=options.full,
             explicit=bool(options.ids),

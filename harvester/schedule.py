@@ -1,5 +1,6 @@
 """What a run fetches: new records, changed ones, failed ones, a rolling re-check of the rest, and
-the entries that may have been withdrawn. Pure functions of what the file holds (`Held`)."""
+the entries that may have been withdrawn. Pure functions of what the file says of each record's
+fetching (`FetchState`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from empiar_mirror.index.store import Held
+from empiar_mirror.index.store import FetchState
 
 # An entry missing from both listings on this many runs in a row is checked for withdrawal.
 MISSING_RUNS_BEFORE_CHECK = 2
@@ -41,19 +42,19 @@ def refresh_due(accession: str, fetched_at: str, refresh_days: int, now: dt.date
     return age_days >= 0.5 and bucket == now.toordinal() % refresh_days
 
 
-def due(policy: Policy, held: Held, source: str, accession: str) -> bool:
+def due(policy: Policy, state: FetchState, source: str, accession: str) -> bool:
     """A record is fetched when it is new, failed since its last fetch, or due again."""
     if policy.full or policy.explicit:
         return True
-    fetched_at = held.fetched_at.get((source, accession))
-    if fetched_at is None or (source, accession) in held.failed:
+    fetched_at = state.fetched_at.get((source, accession))
+    if fetched_at is None or (source, accession) in state.failed:
         return True
     return refresh_due(accession, fetched_at, policy.refresh_days, policy.now)
 
 
-def withdrawal_suspect(held: Held, accession: str) -> bool:
+def withdrawal_suspect(state: FetchState, accession: str) -> bool:
     """Missing from both listings on runs in a row, and not yet found withdrawn."""
-    listing = held.listing.get(accession)
+    listing = state.listing.get(accession)
     return (
         listing is not None
         and listing.missing_runs >= MISSING_RUNS_BEFORE_CHECK
@@ -68,15 +69,15 @@ def too_many_withdrawals(withdrawn: int, held: int) -> bool:
     return withdrawn > WITHDRAWAL_GUARD_COUNT and withdrawn > WITHDRAWAL_GUARD_SHARE * held
 
 
-def empiar_due(policy: Policy, held: Held, accession: str) -> bool:
+def empiar_due(policy: Policy, state: FetchState, accession: str) -> bool:
     """An entry is also fetched when the listing shows a change since our copy, or when it may
     have been withdrawn (its answer then confirms it)."""
-    listing = held.listing.get(accession)
+    listing = state.listing.get(accession)
     if listing and listing.listing_mtime and listing.listing_mtime != listing.fetched_mtime:
         return True
-    return due(policy, held, "empiar", accession) or withdrawal_suspect(held, accession)
+    return due(policy, state, "empiar", accession) or withdrawal_suspect(state, accession)
 
 
-def conditional(policy: Policy, held: Held, source: str, accession: str) -> dict[str, str]:
+def conditional(policy: Policy, state: FetchState, source: str, accession: str) -> dict[str, str]:
     """The validators to send: none on a full run, which must refetch everything."""
-    return {} if policy.full else held.validators.get((source, accession), {})
+    return {} if policy.full else state.validators.get((source, accession), {})

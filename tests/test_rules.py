@@ -220,10 +220,10 @@ def hold(db: Database, *accessions: str) -> None:
 def test_an_absence_counts_only_when_both_listings_answered(db):
     hold(db, "EMPIAR-10001", "EMPIAR-10002")
     store.record_listing(db, {"EMPIAR-10001": None}, complete=False)
-    assert store.load_held(db).listing.get("EMPIAR-10002") is None
+    assert store.load_fetch_state(db).listing.get("EMPIAR-10002") is None
     store.record_listing(db, {"EMPIAR-10001": None}, complete=True)
     store.record_listing(db, {"EMPIAR-10001": None}, complete=True)
-    assert store.load_held(db).listing["EMPIAR-10002"].missing_runs == 2
+    assert store.load_fetch_state(db).listing["EMPIAR-10002"].missing_runs == 2
 
 
 def test_a_withdrawn_entry_listed_again_is_lifted_and_its_front_door_marked(db):
@@ -232,7 +232,7 @@ def test_a_withdrawn_entry_listed_again_is_lifted_and_its_front_door_marked(db):
     store.mark_withdrawn(db, "EMPIAR-10002", "not public", "2026-01-02")
     db.execute("delete from front_door_stale")
     assert store.record_listing(db, {"EMPIAR-10002": "2026-01-03T10:00"}, complete=True)
-    listing = store.load_held(db).listing["EMPIAR-10002"]
+    listing = store.load_fetch_state(db).listing["EMPIAR-10002"]
     assert (listing.missing_runs, listing.withdrawn_on) == (0, None)
     assert front_doors.is_stale(db)
 
@@ -242,8 +242,8 @@ def test_a_withdrawn_entry_listed_again_is_lifted_and_its_front_door_marked(db):
 NOW = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
 
 
-def held(**kw) -> store.Held:
-    return store.Held(
+def held(**kw) -> store.FetchState:
+    return store.FetchState(
         fetched_at=kw.get("fetched_at", {}),
         failed=kw.get("failed", set()),
         unmapped=set(),
