@@ -53,7 +53,7 @@ _PARTS_OF_COLUMNS = {
 }
 PART_OF_COLUMN = {c: part for part, columns in _PARTS_OF_COLUMNS.items() for c in columns}
 NOT_A_PART = frozenset(
-    {"accession", "emdb_id", "pdb_id", "empiar_url", "emdb_url", "pdb_url", "harvested_at"}
+    {"accession", "emdb_id", "pdb_id", "empiar_url", "emdb_url", "pdb_url", "changed_at"}
 )
 
 # The normalized tables by the part they hold, for what the front door does not show.

@@ -45,9 +45,9 @@ def resolution_bin(resolution: float | None) -> str | None:
     return ">10 Å"
 
 
-def write_own(db: Database, archive: Archive, row: dict[str, Any], harvested_at: str) -> None:
+def write_own(db: Database, archive: Archive, row: dict[str, Any], changed_at: str) -> None:
     """A record's own front-door columns; call inside its transaction."""
-    row = {**row, "harvested_at": harvested_at}
+    row = {**row, "changed_at": changed_at}
     columns = list(row)
     # ON CONFLICT keeps the rowid, which the search index points at.
     db.execute(

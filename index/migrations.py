@@ -927,3 +927,16 @@ def m009_links_as_data(db: Database) -> None:
         not_null={"accession"},
         column_order=("archive", "accession"),
     )
+
+
+_V10_NAMES = """
+-- A front door's time column holds when its record last changed, not when it was harvested.
+ALTER TABLE empiar_entries RENAME COLUMN harvested_at TO changed_at;
+ALTER TABLE emdb_maps RENAME COLUMN harvested_at TO changed_at;
+ALTER TABLE pdb_models RENAME COLUMN harvested_at TO changed_at
+"""
+
+
+@_migration
+def m010_front_doors_changed_at(db: Database) -> None:
+    _execute_all(db, _V10_NAMES)

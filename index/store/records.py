@@ -177,7 +177,7 @@ def _delete_owned(db: Database, dataset_id: str) -> None:
         )
 
 
-def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bool = True) -> None:
+def write_record(db: Database, mapped: Mapped, changed_at: str, *, replace: bool = True) -> None:
     """Replace everything one archive record contributes. Call inside a transaction.
 
     `replace=False` is for a record the file has never held: there is nothing to remove."""
@@ -205,7 +205,7 @@ def write_record(db: Database, mapped: Mapped, harvested_at: str, *, replace: bo
         if rows:
             _insert_rows(db, table, rows)
     links.write(db, mapped, replace=replace)
-    front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, harvested_at)
+    front_doors.write_own(db, ARCHIVES[mapped.source], mapped.front_door, changed_at)
 
 
 def save_record(
