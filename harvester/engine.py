@@ -99,9 +99,14 @@ class DatabaseThread:
     async def __call__(self, fn: Callable[..., R], *args: Any) -> R:
         with self._lock:
             self._queued += 1
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._in_group, fn, args
-        )
+        call = self._pool.submit(self._in_group, fn, args)
+        try:
+            return await asyncio.wrap_future(call)
+        except asyncio.CancelledError:
+            if call.cancelled():  # it never ran, so it never left the queue
+                with self._lock:
+                    self._queued -= 1
+            raise
 
     def _in_group(self, fn: Callable[..., R], args: tuple) -> R:
         if not self._db.conn.in_transaction:

@@ -62,14 +62,6 @@ def keep(
     )
 
 
-def served_again(db: Database, source: str, accession: str, sha256: str, at: str) -> None:
-    db.execute(
-        "update record_version set last_served = ? where source = ? and accession = ? "
-        "and sha256 = ?",
-        [at, source, accession, sha256],
-    )
-
-
 def payload(db: Database, source: str, accession: str, sha256: str) -> str | None:
     row = db.execute(
         "select payload from record_version where source = ? and accession = ? and sha256 = ?",

@@ -34,7 +34,6 @@ from empiar_mirror.index.store.records import (
     has_front_door,
     in_use,
     not_public_without_front_door,
-    save_fetched_only,
     save_not_public,
     save_record,
     save_source,
@@ -43,7 +42,6 @@ from empiar_mirror.index.store.records import (
     write_record,
 )
 from empiar_mirror.index.store.runs import (
-    RUN_COUNTS,
     UNMAPPABLE_KINDS,
     ErrorRow,
     finish_run,
@@ -57,7 +55,6 @@ from empiar_mirror.index.store.runs import (
 
 __all__ = [
     "NORMALIZED_TABLES",
-    "RUN_COUNTS",
     "UNMAPPABLE_KINDS",
     "DatabaseError",
     "ErrorRow",
@@ -90,7 +87,6 @@ __all__ = [
     "record_error",
     "record_listing",
     "run_error_count",
-    "save_fetched_only",
     "save_not_public",
     "save_record",
     "save_source",
