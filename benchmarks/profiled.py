@@ -32,7 +32,7 @@ STEPS = {
     "canonical payload text": [("index/versions.py", "canonical")],
     "what changed (mapping the previous version again)": [("harvester/keep.py", "changed_parts")],
     "rows from records": [("index/lambda_ber/models.py", "rows")],
-    "writing a record (SQL, shared rows, front door)": [("index/store.py", "write_record")],
+    "writing a record (SQL, shared rows, front door)": [("index/store/records.py", "write_record")],
     "of which shared rows": [("index/shared.py", "contribute")],
     "of which front door": [("index/front_doors.py", "write_own")],
     "a record's savepoint": [("sqlite_utils/db.py", "atomic")],

@@ -937,6 +937,25 @@ ALTER TABLE pdb_models RENAME COLUMN harvested_at TO changed_at
 """
 
 
+def search_triggers_on_their_columns(db: Database, table: str) -> None:
+    """Re-index a row's search text only when a searched column changes: sqlite-utils' update
+    trigger rewrites the row's whole entry in the search index on any update, and the refresh
+    updates every front door's gathered columns (id lists, completeness) after each harvest.
+    A migration that changes a table's search columns calls this again."""
+    name = f"{table}_au"
+    (sql,) = db.execute("select sql from sqlite_master where name = ?", [name]).fetchone()
+    columns = [r[1] for r in db.execute(f"pragma table_info([{table}_fts])")]
+    db.execute(f"drop trigger [{name}]")
+    db.execute(
+        sql.replace(
+            f'AFTER UPDATE ON "{table}"',
+            'AFTER UPDATE OF {} ON "{}"'.format(", ".join(f'"{c}"' for c in columns), table),
+        )
+    )
+
+
 @_migration
-def m010_front_doors_changed_at(db: Database) -> None:
+def m010_front_door_time_and_search_triggers(db: Database) -> None:
     _execute_all(db, _V10_NAMES)
+    for table in ("empiar_entries", "emdb_maps", "pdb_models"):
+        search_triggers_on_their_columns(db, table)
