@@ -551,6 +551,41 @@ def status(db_path, as_json, check, max_age_hours):
     click.echo(json.dumps(report, indent=2) if as_json else status_report.render(report))
 
 
+def _day(param: click.Parameter, value: str | None) -> str | None:
+    """An ISO date (or date and time): the form the file's times are compared in."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise click.BadParameter(f"not a date like 2026-11-01: {value!r}", param=param) from None
+
+
+@cli.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--since", callback=lambda ctx, param, v: _day(param, v), help="From this date on.")
+@click.option("--source", type=click.Choice(sorted(ARCHIVES)), help="One archive's records.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def changes(db_path, since, source, limit, as_json):
+    """What changed in DB_PATH, newest first: new, updated, obsoleted and withdrawn records,
+    each with the parts that changed."""
+    from empiar_mirror.index import history
+
+    db = _open_current(db_path)
+    try:
+        found = history.changes(db.conn, since=since, source=source, limit=limit)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    for item in found:
+        click.echo(f"{item['changed_at']}  {history.summary(item)}  {item['title'] or ''}")
+
+
 @cli.command(name="reindex")
 @click.argument("db_path", type=click.Path(dir_okay=False))
 def reindex_command(db_path):

@@ -254,7 +254,13 @@ def keep_not_public(db: Database, tally: Tally, harvested: Harvested, accession:
         source=harvested.key, accession=accession, url=resp.url, http_status=resp.status
     )
     at = store.now()
-    store.save_not_public(db, fetched, at)
+    with db.atomic():
+        # A linked record is withdrawn when it stops being served; an entry only once the
+        # listings confirm it (`store.mark_withdrawn`, which writes its history then).
+        public = store.http_status(db, harvested.key, accession) == 200
+        if harvested.map_not_public and public:
+            versions.record_withdrawn(db, harvested.key, accession, at)
+        store.save_not_public(db, fetched, at)
     if harvested.map_not_public and not store.has_front_door(db, harvested.archive, accession):
         # Dated like its 404 in source_record, so a reindex rebuilds the same row.
         with db.atomic():

@@ -107,6 +107,17 @@ def use(db: Database, source: str, accession: str, sha256: str, changed_at: str)
     )
 
 
+def record_withdrawn(db: Database, source: str, accession: str, at: str) -> None:
+    """The archive no longer serves a record it served: history says so (nothing when the
+    file never held a version of it)."""
+    db.execute(
+        "insert into record_change (source, accession, sha256, previous_sha256, changed_at, "
+        "change, fields) select source, accession, sha256, sha256, ?, 'withdrawn', '[\"status\"]' "
+        "from source_record where source = ? and accession = ? and sha256 is not null",
+        [at, source, accession],
+    )
+
+
 def record_change(
     db: Database,
     source: str,

@@ -121,6 +121,10 @@ def test_disappearance_needs_two_runs_then_a_404_and_keeps_the_record(tmp_path):
             "where accession = ?",
             (gone,),
         ) == [("not public", today, 1)]
+        # History says so, once: the change feed and `changes` read it.
+        assert query(
+            db, "select change from record_change where accession = ? order by id", (gone,)
+        ) == [("new",), ("withdrawn",)]
         assert (
             query(db, "select count(*) from data_file where id like ?", (f"empiar:{gone}/%",))[0][0]
             > 0

@@ -19,6 +19,7 @@ from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.portal import (
     chart_pages,
     descriptions,
+    feed,
     home,
     limits,
     links,
@@ -112,6 +113,7 @@ def register_routes():
         (r"^/-/search(\.(?P<format>json))?$", search.search_view),
         (r"^/-/charts$", chart_pages.charts_view),
         (r"^/-/charts/(?P<slug>[a-z]+)\.svg$", chart_pages.chart_svg_view),
+        (r"^/-/changes\.atom$", feed.changes_atom),
         (r"^/robots\.txt$", robots_view),
     ]
 

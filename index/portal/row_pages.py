@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datasette.utils import tilde_encode
 
-from empiar_mirror.index import links
+from empiar_mirror.index import history, links
 from empiar_mirror.index.archives import BY_FRONT_DOOR
 from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import ORCID, TABLE_PK
@@ -25,6 +25,7 @@ async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list
     return [found.get(i, {pk: i, "missing": True}) for i in ids]
 
 
+HISTORY_SHOWN = 20
 # What a row page lists of each archive's linked records (others: id, title and status).
 RELATED_COLUMNS = {
     "empiar": "accession, title, experiment_type, release_date, resolution_best_a",
@@ -78,6 +79,9 @@ async def row_details(db, table: str, pk: str) -> dict | None:
         if ids
     ]
     out["replaces"] = read["replaces"]
+    out["history"] = await db.execute_fn(
+        lambda conn: history.changes(conn, source=archive.key, accession=pk, limit=HISTORY_SHOWN)
+    )
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
     return out

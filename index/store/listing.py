@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import front_doors
+from empiar_mirror.index import front_doors, versions
 from empiar_mirror.index.archives import EMPIAR, Archive
+from empiar_mirror.index.store.database import now
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,4 @@ def mark_withdrawn(
             [status, day, archive.key, accession],
         )
         front_doors.mark_stale(db, archive.key, accession)
+        versions.record_withdrawn(db, archive.key, accession, now())

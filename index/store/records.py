@@ -281,6 +281,15 @@ def has_front_door(db: Database, archive: Archive, accession: str) -> bool:
     )
 
 
+def http_status(db: Database, source: str, accession: str) -> int | None:
+    """The status of the record's last answer."""
+    row = db.execute(
+        "select http_status from source_record where source = ? and accession = ?",
+        [source, accession],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def changed_at(db: Database, source: str, accession: str) -> str | None:
     row = db.execute(
         "select changed_at from source_record where source = ? and accession = ?",

@@ -1,0 +1,60 @@
+"""What changed, and when, in words: each record's history (`record_change`) for the `changes`
+command, the portal's Atom feed and the History section of its row pages."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from empiar_mirror.index.reading import json_list
+
+# A change as a reader names it: an update that made the record obsolete says so.
+OBSOLETE_STATUSES = frozenset({"OBS", "obsolete"})
+
+
+def label(change: str, fields: list[str], status: str | None) -> str:
+    if change == "updated" and "status" in fields and status in OBSOLETE_STATUSES:
+        return "obsoleted"
+    return change
+
+
+def changes(
+    conn: sqlite3.Connection,
+    *,
+    since: str | None = None,
+    source: str | None = None,
+    accession: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The newest changes first, each with the record's title and status as they are now."""
+    cursor = conn.execute(
+        "select c.id, c.source, c.accession, c.change, c.fields, c.changed_at, d.title, "
+        "d.x_status from record_change c left join dataset d on d.id = "
+        "iif(c.source = 'pdb_holdings', 'pdb', c.source) || ':' || c.accession "
+        "where (:since is null or c.changed_at >= :since) "
+        "and (:source is null or c.source = :source) "
+        "and (:accession is null or c.accession = :accession) "
+        "order by c.changed_at desc, c.id desc limit :limit",
+        {"since": since, "source": source, "accession": accession, "limit": limit},
+    )
+    out = []
+    for id_, src, acc, change, fields, at, title, status in cursor.fetchall():
+        parts = json_list(fields)
+        out.append(
+            {
+                "id": id_,
+                "source": "pdb" if src == "pdb_holdings" else src,
+                "accession": acc,
+                "change": label(change, parts, status),
+                "fields": parts,
+                "changed_at": at,
+                "title": title,
+            }
+        )
+    return out
+
+
+def summary(item: dict[str, Any]) -> str:
+    """One line: `EMPIAR-10442 updated: title, imagesets`."""
+    what = ", ".join(item["fields"]) if item["change"] == "updated" else ""
+    return f"{item['accession']} {item['change']}" + (f": {what}" if what else "")
