@@ -628,8 +628,9 @@ def reindex_command(db_path):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["yaml", "json"]),
-    help="Output format (default: yaml; --all on standard output writes JSON Lines).",
+    type=click.Choice(["yaml", "json", "parquet"]),
+    help="Output format (default: yaml; --all on standard output writes JSON Lines). "
+    "parquet: every public table into the -o directory, for DuckDB, Polars or Spark.",
 )
 @click.option(
     "-o",
@@ -648,6 +649,9 @@ def export_command(db_path, accession, every, fmt, output, extensions):
     models, or an EMDB map or PDB model (EMD-25107, 7SGD) on its own."""
     from empiar_mirror.index.export import dump, entry_accessions, export_dataset
 
+    if fmt == "parquet":
+        _export_parquet(db_path, accession, every, output)
+        return
     if every == (accession is not None):
         raise Problem("name one ACCESSION, or --all")
     if every and output is None and fmt == "yaml":
@@ -671,6 +675,38 @@ def export_command(db_path, accession, every, fmt, output, extensions):
         _write_whole(Path(output), text)
     except OSError as exc:
         raise Problem(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _export_parquet(db_path: str, accession: str | None, every: bool, output: str | None) -> None:
+    """Every public table as Parquet into the directory `output`."""
+    if accession is not None or every:
+        raise Problem("--format parquet writes every table: name no ACCESSION and no --all")
+    if output is None:
+        raise Problem("--format parquet writes a directory: name it with -o DIR")
+    directory = Path(output)
+    if directory.exists() and not directory.is_dir():
+        raise Problem(f"{output} is not a directory")
+    try:
+        from empiar_mirror.index import parquet
+    except ModuleNotFoundError as exc:
+        if exc.name != "pyarrow":
+            raise
+        raise Problem(
+            "the Parquet export needs the optional extra: pip install 'empiar-mirror[parquet]'"
+        ) from None
+    from empiar_mirror.index.portal.metadata import hidden_tables
+
+    db = _open_current(db_path)
+    try:
+        written = parquet.export(db.conn, directory, hidden_tables())
+    except OSError as exc:
+        raise Problem(f"cannot write into {output}: {exc.strerror}") from None
+    finally:
+        db.close()
+    click.echo(
+        f"Wrote {len(written)} tables ({sum(written.values())} rows) as Parquet into {output}",
+        err=True,
+    )
 
 
 def _write_whole(path: Path, text: str) -> None:

@@ -96,6 +96,20 @@ def test_deposition_without_its_extra_says_how_to_install_it(missing):
     )
 
 
+def test_parquet_without_its_extra_says_how_to_install_it(harvested_db, tmp_path):
+    code = without("pyarrow") + (
+        "from empiar_mirror.harvester.cli import cli\n"
+        f"cli(['export', {str(harvested_db)!r}, '--format', 'parquet', '-o', "
+        f"{str(tmp_path / 'out')!r}])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "empiar-mirror: error: the Parquet export needs the optional extra: "
+        "pip install 'empiar-mirror[parquet]'\n"
+    )
+
+
 def test_nothing_but_the_deposition_schema_needs_the_extra(harvested_db):
     code = without("empiar_depositor", "jsonschema") + (
         "import importlib, pkgutil\n"

@@ -32,6 +32,12 @@ def _is_mirror(path: str) -> bool:
         return False
 
 
+def hidden_tables() -> set[str]:
+    """The tables the portal hides: its own bookkeeping, raw records, search indexes."""
+    tables = _bundled_metadata()["databases"]["empiar"]["tables"]
+    return {name for name, meta in tables.items() if meta.get("hidden")}
+
+
 def for_mirrors(datasette) -> dict:
     """The bundled metadata, for every attached empiar-mirror file whatever its name; a
     metadata file given to Datasette is merged over it."""
