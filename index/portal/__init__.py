@@ -119,6 +119,14 @@ def register_routes():
 
 
 @hookimpl
+def register_mcp_tools(datasette, mcp):
+    # Called by datasette-mcp, installed with the `mcp` extra: only then is `mcp` importable.
+    from empiar_mirror.index.portal import mcp_tools
+
+    mcp_tools.register(datasette, mcp)
+
+
+@hookimpl
 def asgi_wrapper(datasette):
     return search.ranked_redirect(datasette)
 

@@ -10,21 +10,6 @@ from empiar_mirror.index.archives import BY_FRONT_DOOR
 from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import ORCID, TABLE_PK
 
-
-async def _by_ids(db, table: str, pk: str, ids: list[str], columns: str) -> list[dict]:
-    """Rows of `table` for `ids`, in that order; an id the mirror lacks keeps a bare row."""
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    found = {
-        r[pk]: r
-        for r in await database.rows(
-            db, f"select {columns} from {table} where {pk} in ({marks})", ids
-        )
-    }
-    return [found.get(i, {pk: i, "missing": True}) for i in ids]
-
-
 HISTORY_SHOWN = 20
 # What a row page lists of each archive's linked records (others: id, title and status).
 RELATED_COLUMNS = {
@@ -67,7 +52,7 @@ async def row_details(db, table: str, pk: str) -> dict | None:
             "kind": other.key,
             "title": other.records,
             "key": other.key_column,
-            "rows": await _by_ids(
+            "rows": await database.by_ids(
                 db,
                 other.front_door,
                 other.key_column,
