@@ -284,3 +284,18 @@ def test_an_error_names_the_kind_of_record_and_the_service_apart(tmp_path):
     ]
     # Only the record counts as a failed record.
     assert json.loads(result.stdout)["empiar"]["failed"] == 1
+
+
+def test_what_changed_is_named_in_a_curators_words():
+    from empiar_mirror.harvester.archives import MAPPERS
+    from empiar_mirror.index.changes import changed_parts
+
+    doc = json.loads((SAMPLE_DIR / "empiar" / "EMPIAR-10442.json").read_text())
+    entry = doc["EMPIAR-10442"]
+    old = MAPPERS["empiar"](doc, "EMPIAR-10442")
+    assert changed_parts(old, MAPPERS["empiar"](json.loads(json.dumps(doc)), "EMPIAR-10442")) == []
+    entry["imagesets"][0]["num_images_or_tilt_series"] += 1
+    entry["authors"] = entry["authors"][:-1]
+    entry["status"] = "OBS"
+    new = MAPPERS["empiar"](doc, "EMPIAR-10442")
+    assert changed_parts(old, new) == ["authors", "experiments", "imagesets", "status"]
