@@ -215,8 +215,13 @@ def grown(root, n: int):
 
 def test_linked_maps_are_fetched_while_entries_still_arrive(tmp_path):
     db = tmp_path / "empiar.db"
-    with ReplayServer([grown(tmp_path / "archive", 300)], empiar_post="keyed") as server:
+    # The last batch of entries comes a while after the others, whatever the machine's load, so
+    # the maps of the first ones have time to be fetched and kept before it.
+    late = {"/empiar/api/entry/70201-70299/": ["stall:3"]}
+    archive = grown(tmp_path / "archive", 300)
+    with ReplayServer([archive], empiar_post="keyed", faults=late) as server:
         summary = run(server, db)
+        assert server.hits["/empiar/api/entry/70201-70299/"] == 1
     assert summary["empiar"]["new"] == summary["emdb"]["new"] == 300
     # source_record's rowids follow the order records were kept in.
     [(first_map, last_entry)] = query(
