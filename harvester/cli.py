@@ -148,10 +148,13 @@ class DiskFull(Problem):
 
 
 def _open(path: str, *, create: bool):
-    """Check, lock (for the life of this process) and open the database for writing."""
+    """Check, lock (until the command ends) and open the database for writing."""
     try:
         store.check_path(path, must_exist=not create)
-        store.lock(path)
+        fd = store.lock(path)
+        # A process exits when its command ends; a command called in-process (as the tests call
+        # it) must still give the lock back, or the next command on that file finds it held.
+        click.get_current_context().call_on_close(lambda: os.close(fd))
         return store.open_database(path, create=create)
     except store.DatabaseError as exc:
         raise _database_problem(exc) from None
