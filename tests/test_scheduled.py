@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 
-from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query
+from conftest import GOOD_ENTRIES_COUNT, harvest, invoke, logical_dump, query, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.harvester.schedule import refresh_due
@@ -127,9 +127,7 @@ def test_disappearance_needs_two_runs_then_a_404_and_keeps_the_record(tmp_path):
             > 0
         )
         # Reindexing keeps the mark; reappearing clears it.
-        from conftest import run_cli
-
-        assert run_cli("reindex", str(db)).returncode == 0
+        assert invoke("reindex", str(db)).returncode == 0
         assert query(db, "select status from empiar_entries where accession = ?", (gone,)) == [
             ("not public",)
         ]
@@ -163,7 +161,7 @@ def test_second_harvest_exits_3_while_the_first_holds_the_lock(tmp_path):
         before = db.read_bytes()
         fd = store.lock(db)
         try:
-            result = harvest(server, db)
+            result = harvest(server, db, run=run_cli)
         finally:
             os.close(fd)
         assert result.returncode == 3
