@@ -16,7 +16,6 @@ from conftest import (
     FIXTURES,
     SAMPLE_ENTRIES,
     SHARED_REFERENCE,
-    harvested_sample,
     invoke,
     run_cli,
 )
@@ -171,8 +170,9 @@ def _deposition(*args: str, output: Path, run=invoke) -> Route:
 
 
 @pytest.fixture(scope="module")
-def db_path(tmp_path_factory) -> Path:
-    return harvested_sample(tmp_path_factory.mktemp("deposition"), "empiar.db")
+def db_path(harvested_db) -> Path:
+    """The session's harvested sample: `export` and `deposition --db` only read it."""
+    return harvested_db
 
 
 @pytest.fixture(scope="module")
