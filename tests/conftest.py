@@ -51,10 +51,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):
-    """Run `empiar-mirror` in this process: the library behind the command, with the exit status,
-    stdout and stderr a shell would see, minus the second or two a process of its own costs.
-    What is about the process itself (signals, locks between processes, what the interpreter
-    prints, the streams' file descriptors) is for `run_cli`."""
+    """Run `empiar-mirror` in this process: the command's code, with the exit status, stdout and
+    stderr a shell would see, without a process start (a quarter of a second, more under load).
+    What is about the process itself (usage errors as the shell sees them, signals, locks
+    between processes, what the interpreter prints, the streams' file descriptors, a hang) is
+    for `run_cli`."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     # As in a fresh process, the command's logging setup is the only one (pytest adds its own).
