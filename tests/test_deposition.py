@@ -12,13 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
-    FIXTURES,
-    SAMPLE_ENTRIES,
-    SHARED_REFERENCE,
-    invoke,
-    run_cli,
-)
+from conftest import FIXTURES, SAMPLE_ENTRIES, SHARED_REFERENCE, invoke, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR
 from empiar_mirror.index import deposition
@@ -163,8 +157,8 @@ class Route:
         return json.loads(self.text)
 
 
-def _deposition(*args: str, output: Path, run=invoke) -> Route:
-    result = run("deposition", *args, "-o", str(output))
+def _deposition(*args: str, output: Path) -> Route:
+    result = invoke("deposition", *args, "-o", str(output))
     text = output.read_text(encoding="utf-8") if output.exists() else ""
     return Route(result.returncode, result.stderr, text)
 

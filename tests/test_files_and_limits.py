@@ -456,6 +456,7 @@ def test_a_disk_that_fills_during_a_harvest(tmp_path):
         free = os.statvfs(small)
         filler = small / "filler"
         filler.write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 200 * 1024))
+        # A process of its own: exit status 4 as the shell sees it, after SQLite's disk error.
         full = harvest(server, db, run=run_cli)
         assert full.returncode == EXIT_DISK_FULL, full.stderr
         lines = full.stderr.strip().splitlines()

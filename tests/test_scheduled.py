@@ -161,6 +161,7 @@ def test_second_harvest_exits_3_while_the_first_holds_the_lock(tmp_path):
         before = db.read_bytes()
         fd = store.lock(db)
         try:
+            # Another process, as a second harvest started by cron would be.
             result = harvest(server, db, run=run_cli)
         finally:
             os.close(fd)
