@@ -159,8 +159,11 @@ def _lock(path: str, *, create: bool) -> int:
 
 
 def _open(path: str, *, create: bool):
-    """Check, lock (for the life of this process) and open the database for writing."""
-    _lock(path, create=create)
+    """Check, lock (until the command ends) and open the database for writing."""
+    fd = _lock(path, create=create)
+    # A process exits when its command ends; a command called in-process (as the tests call it)
+    # must still give the lock back, or the next command on that file finds it held.
+    click.get_current_context().call_on_close(lambda: os.close(fd))
     try:
         return store.open_database(path, create=create)
     except store.DatabaseError as exc:

@@ -1,14 +1,16 @@
-"""Shared fixtures: the loopback archive server and a way to run the real CLI."""
+"""Shared fixtures: the loopback archive server, and the CLI run in-process or as a process."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -16,7 +18,9 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from empiar_mirror.harvester.cli import cli
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,8 +51,34 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
-def harvest(server: ReplayServer, db: Path, *extra: str):
-    return run_cli(
+def invoke(*args: str, env: dict[str, str] | None = None):
+    """Run `empiar-mirror` in this process: the command's code, with the exit status, stdout and
+    stderr a shell would see, without a process start (a quarter of a second, more under load).
+    What is about the process itself (usage errors as the shell sees them, signals, locks
+    between processes, what the interpreter prints, the streams' file descriptors, a hang) is
+    for `run_cli`."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    # As in a fresh process, the command's logging setup is the only one (pytest adds its own).
+    root.handlers = []
+    try:
+        result = CliRunner().invoke(cli, args, env=env, prog_name="empiar-mirror")
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers, root.level = saved
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # What the interpreter would print before exiting 1.
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(
+        ["empiar-mirror", *args], result.exit_code, result.stdout, stderr
+    )
+
+
+def harvest(server: ReplayServer, db: Path, *extra: str, run=invoke):
+    """A quick harvest from `server` into `db`, in-process unless `run=run_cli`."""
+    return run(
         "harvest",
         str(db),
         "--rate",
@@ -135,7 +165,7 @@ def backup_copy(source: Path, target: Path) -> Path:
 
 
 def harvested_sample(directory: Path, name: str) -> Path:
-    """The bundled sample harvested into `directory/name` through the CLI."""
+    """The bundled sample harvested into `directory/name` through the CLI's code, in-process."""
     db = directory / name
     with ReplayServer() as server:
         result = harvest(server, db)

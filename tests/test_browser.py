@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, harvest, query, running
+from conftest import free_port, harvest, query, run_cli, running
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -37,7 +37,9 @@ def demo_db(tmp_path_factory):
 
     db = tmp_path_factory.mktemp("browser") / "portal.db"
     with ReplayServer() as server:
-        result = harvest(server, db)
+        # A process of its own: Playwright's sync API may already run an event loop in this
+        # thread, where the harvest's asyncio.run cannot start another.
+        result = harvest(server, db, run=run_cli)
     assert result.returncode == 0, result.stderr
     return db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXTURES, SAMPLE_ENTRIES, SHARED_REFERENCE, harvested_sample, run_cli
+from conftest import FIXTURES, SAMPLE_ENTRIES, SHARED_REFERENCE, invoke, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR
 from empiar_mirror.index.deposition import countries, names, schema
@@ -159,26 +158,27 @@ class Route:
 
 
 def _deposition(*args: str, output: Path) -> Route:
-    result = run_cli("deposition", *args, "-o", str(output))
+    result = invoke("deposition", *args, "-o", str(output))
     text = output.read_text(encoding="utf-8") if output.exists() else ""
     return Route(result.returncode, result.stderr, text)
 
 
 @pytest.fixture(scope="module")
-def db_path(tmp_path_factory) -> Path:
-    return harvested_sample(tmp_path_factory.mktemp("deposition"), "empiar.db")
+def db_path(harvested_db) -> Path:
+    """The session's harvested sample: `export` and `deposition --db` only read it."""
+    return harvested_db
 
 
 @pytest.fixture(scope="module")
 def routes(db_path, tmp_path_factory) -> dict[str, dict[str, Route]]:
     """Per sample entry: `export --extensions` then `deposition` (file), `deposition --db`, and
-    `deposition` of a plain lambda-ber export (plain); run side by side, separate processes."""
+    `deposition` of a plain lambda-ber export (plain); in-process, one after the other."""
     work = tmp_path_factory.mktemp("routes")
 
     def run(accession: str) -> dict[str, Route]:
         plain, fuller = work / f"{accession}.yaml", work / f"{accession}.x.yaml"
         for path, extra in ((plain, ()), (fuller, ("--extensions",))):
-            result = run_cli("export", str(db_path), accession, *extra, "-o", str(path))
+            result = invoke("export", str(db_path), accession, *extra, "-o", str(path))
             assert result.returncode == 0, result.stderr
         return {
             "file": _deposition(str(fuller), output=work / f"{accession}.file.json"),
@@ -188,8 +188,7 @@ def routes(db_path, tmp_path_factory) -> dict[str, dict[str, Route]]:
             "plain": _deposition(str(plain), output=work / f"{accession}.plain.json"),
         }
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(SAMPLE_ENTRIES, pool.map(run, SAMPLE_ENTRIES), strict=True))
+    return {accession: run(accession) for accession in SAMPLE_ENTRIES}
 
 
 # --- agreement with the entry as EMPIAR served it --------------------------------------------

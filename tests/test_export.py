@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SAMPLE_ENTRIES, harvest, query, run_cli
+from conftest import SAMPLE_ENTRIES, harvest, invoke, query, run_cli
 from sqlite_utils import Database
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
@@ -378,11 +378,11 @@ def test_validator_rejects_what_lambda_ber_does_not_allow(db, validator):
 
 
 def test_cli_export(db, db_path, tmp_path):
-    result = run_cli("export", str(db_path), "EMPIAR-10442")
+    result = invoke("export", str(db_path), "EMPIAR-10442")
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout) == export_dataset(db, "EMPIAR-10442")
     out = tmp_path / "10442.json"
-    result = run_cli("export", str(db_path), "10442", "--format", "json", "-o", str(out))
+    result = invoke("export", str(db_path), "10442", "--format", "json", "-o", str(out))
     assert result.returncode == 0 and result.stdout == "", result.stderr
     assert json.loads(out.read_text(encoding="utf-8")) == export_dataset(db, "EMPIAR-10442")
 

@@ -23,7 +23,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import GOOD_ENTRIES_COUNT, SAMPLE_DIR, backup_copy, harvest, query, run_cli
+from conftest import (
+    GOOD_ENTRIES_COUNT,
+    SAMPLE_DIR,
+    backup_copy,
+    harvest,
+    invoke,
+    query,
+    run_cli,
+)
 from test_usage_errors import assert_one_line_error
 
 from empiar_mirror.harvester.cli import EXIT_DISK_FULL
@@ -222,11 +230,11 @@ def test_json_export_of_an_infinite_number_is_valid_json(harvested_db, tmp_path)
     def refuse(constant):
         raise ValueError(f"not JSON: {constant}")
 
-    result = run_cli("export", str(db), "EMPIAR-10442", "--format", "json")
+    result = invoke("export", str(db), "EMPIAR-10442", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout, parse_constant=refuse)
     assert document["experiment_runs"][0]["calibrated_pixel_size"]["numeric_value"] is None
-    yaml_text = run_cli("export", str(db), "EMPIAR-10442").stdout
+    yaml_text = invoke("export", str(db), "EMPIAR-10442").stdout
     assert ".inf" in yaml_text
 
 
@@ -376,7 +384,7 @@ def test_status_of_a_record_with_no_status(harvested_db, tmp_path):
     with conn:
         conn.execute("update empiar_entries set status = null where accession = 'EMPIAR-10442'")
     conn.close()
-    result = run_cli("status", str(db))
+    result = invoke("status", str(db))
     assert result.returncode == 0, result.stderr
     assert "(none)" in result.stdout
 
@@ -429,11 +437,11 @@ def test_a_read_only_file_system(harvested_db, tmp_path):
 def test_a_snapshot_on_a_read_only_file_system_is_read(harvested_db, tmp_path):
     with tmpfs(tmp_path / "ro", "16m") as ro:
         snapshot = ro / "snapshot.db"
-        result = run_cli("snapshot", str(harvested_db), str(snapshot))
+        result = invoke("snapshot", str(harvested_db), str(snapshot))
         assert result.returncode == 0, result.stderr
         remount(ro, "ro")
         try:
-            result = run_cli("status", "--json", str(snapshot))
+            result = invoke("status", "--json", str(snapshot))
             assert result.returncode == 0, result.stderr
             assert json.loads(result.stdout)["empiar_entries"] == GOOD_ENTRIES_COUNT
         finally:
@@ -449,14 +457,15 @@ def test_a_disk_that_fills_during_a_harvest(tmp_path):
         free = os.statvfs(small)
         filler = small / "filler"
         filler.write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 200 * 1024))
-        full = harvest(server, db)
+        # A process of its own: exit status 4 as the shell sees it, after SQLite's disk error.
+        full = harvest(server, db, run=run_cli)
         assert full.returncode == EXIT_DISK_FULL, full.stderr
         lines = full.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("empiar-mirror: error: the disk is full")
         assert "Traceback" not in full.stderr
 
         filler.unlink()
-        status = json.loads(run_cli("status", "--json", str(db)).stdout)
+        status = json.loads(invoke("status", "--json", str(db)).stdout)
         stopped, done = status["runs"][:2]
         assert stopped["exit_status"] == EXIT_DISK_FULL and stopped["finished_at"] is None
         assert done["exit_status"] == 0

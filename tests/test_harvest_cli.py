@@ -10,6 +10,7 @@ from conftest import (
     SAMPLE_ENTRIES,
     canonical_file,
     harvest,
+    invoke,
     query,
     run_cli,
     stored,
@@ -106,14 +107,14 @@ def test_malformed_record_is_recorded_and_others_land(server, tmp_path):
     assert stored(db, "EMPIAR-99901") == canonical_file(server.snapshot.entries["EMPIAR-99901"])
     assert query(db, "select maps from record_version where accession = 'EMPIAR-99901'") == [(0,)]
     assert query(db, "select count(*) from dataset where id like 'empiar:EMPIAR-99901%'") == [(0,)]
-    status = json.loads(run_cli("status", str(db), "--json").stdout)
+    status = json.loads(invoke("status", str(db), "--json").stdout)
     assert status["error_count"] == 1
     assert status["runs"][0]["exit_status"] == 1
     # The next run maps it again (it may have been our parser's fault), and fails again.
     again = json.loads(harvest(server, db, "--json").stdout)
     assert again["exit_status"] == 1 and again["empiar"]["failed"] == 1
     # reindex maps every stored answer and names, with exit 1, the one it still cannot map.
-    rebuilt = run_cli("reindex", str(db))
+    rebuilt = invoke("reindex", str(db))
     assert rebuilt.returncode == 1
     assert "cannot map empiar EMPIAR-99901" in rebuilt.stderr
     assert query(db, "select count(*) from empiar_entries where accession = 'EMPIAR-99901'") == [
@@ -216,7 +217,7 @@ def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):
     )
     fts_before = query(db, fts_sql)
     server.stop()
-    result = run_cli("reindex", str(db), env={"EMPIAR_MIRROR_EMPIAR_API": "http://127.0.0.1:9/"})
+    result = invoke("reindex", str(db), env={"EMPIAR_MIRROR_EMPIAR_API": "http://127.0.0.1:9/"})
     # The sample's one malformed record is kept raw and still cannot be mapped: exit 1, named.
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("cannot map") == 1 and "EMPIAR-99901" in result.stderr
@@ -227,11 +228,11 @@ def test_reindex_rebuilds_the_same_tables_without_network(server, tmp_path):
 def test_status_reports_counts_and_runs(server, tmp_path):
     db = tmp_path / "empiar.db"
     harvest(server, db)
-    result = run_cli("status", str(db))
+    result = invoke("status", str(db))
     assert result.returncode == 0
     assert f"EMPIAR entries: {GOOD_ENTRIES}" in result.stdout
     assert "Errors in the last run: 1" in result.stdout
-    report = json.loads(run_cli("status", str(db), "--json").stdout)
+    report = json.loads(invoke("status", str(db), "--json").stdout)
     by_status = {r["status"]: r["count"] for r in report["records"] if r["source"] == "empiar"}
     assert by_status == {"REL": GOOD_ENTRIES - 1, "OBS": 1}
     assert report["last_harvest"] is not None

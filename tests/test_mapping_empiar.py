@@ -1,11 +1,22 @@
-"""Mapping recorded EMPIAR responses to lambda-ber records (pure functions, no database)."""
+"""Mapping recorded EMPIAR responses to lambda-ber records (pure functions, no database), and the
+purity of every archive's mapping."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
 
 import pytest
 
+from empiar_mirror.harvester.archives import MAPPERS
+from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.harvester.mapping.from_empiar import map_entry
 from empiar_mirror.harvester.raw.empiar import parse_entry
 from empiar_mirror.harvester.replay import SAMPLE_DIR
@@ -119,5 +130,123 @@ def test_shared_publication_and_person_have_global_ids():
     assert orcid in {p.id for p in of_type(a, lb.Person)} & {p.id for p in of_type(b, lb.Person)}
 
 
-def test_mapping_is_pure():
-    assert mapped("EMPIAR-11561") == mapped("EMPIAR-11561")
+# Every answer of the bundled sample, with the mapper that reads it: the purity tests cover all.
+SAMPLE_ANSWERS = [
+    (source, path)
+    for source, folder in (
+        ("empiar", "empiar"),
+        ("emdb", "emdb"),
+        ("pdb", "rcsb/entry"),
+        ("pdb_holdings", "rcsb/holdings/status"),
+    )
+    for path in sorted((SAMPLE_DIR / folder).glob("*.json"))
+]
+
+
+def written(source: str, accession: str, data) -> str:
+    """All a mapping hands the store, as text: its ids, its front door, every record's rows."""
+    m = MAPPERS[source](data, accession)
+    rows = [r.rows() for r in m.records]
+    return json.dumps([m.source, m.accession, m.dataset_id, m.front_door, rows], default=repr)
+
+
+# A century ahead: a mapping that reads the clock writes another date, year or age.
+LATER = dt.datetime(2126, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+
+
+class _LaterDatetime(dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return LATER.astimezone(tz) if tz else LATER.replace(tzinfo=None)
+
+    @classmethod
+    def utcnow(cls):
+        return LATER.replace(tzinfo=None)
+
+    @classmethod
+    def today(cls):
+        return LATER.replace(tzinfo=None)
+
+
+class _LaterDate(dt.date):
+    @classmethod
+    def today(cls):
+        return LATER.date()
+
+
+def _later_module(module: types.ModuleType, **names) -> types.ModuleType:
+    later = types.ModuleType(module.__name__)
+    later.__dict__.update(vars(module), **names)
+    return later
+
+
+def later_clocks(monkeypatch) -> None:
+    """Every clock the project's modules hold (a `datetime` or `time` module, class or function
+    they imported), set to LATER: the clock's own modules are C code, not patchable."""
+    stamp = LATER.timestamp()
+    later_time = _later_module(
+        time,
+        time=lambda: stamp,
+        time_ns=lambda: int(stamp) * 10**9,
+        localtime=lambda secs=None: time.localtime(stamp if secs is None else secs),
+        gmtime=lambda secs=None: time.gmtime(stamp if secs is None else secs),
+    )
+    later = {
+        id(dt): _later_module(dt, datetime=_LaterDatetime, date=_LaterDate),
+        id(dt.datetime): _LaterDatetime,
+        id(dt.date): _LaterDate,
+        id(time): later_time,
+        id(time.time): later_time.time,
+    }
+    for name, module in list(sys.modules.items()):
+        if name.startswith("empiar_mirror."):
+            for attr, value in list(vars(module).items()):
+                if id(value) in later:
+                    monkeypatch.setattr(module, attr, later[id(value)])
+
+
+def test_mapping_is_pure(monkeypatch):
+    """The same answer always gives the same rows: mapped again from a copy, after every other
+    record, a century later, in another time zone and with the archives elsewhere; and the
+    answer itself is left as it was (the raw payload is stored from it)."""
+    answers = [(s, p.stem, json.loads(p.read_text())) for s, p in SAMPLE_ANSWERS]
+    pristine = copy.deepcopy(answers)
+    first = [written(*answer) for answer in answers]
+    assert answers == pristine
+    with monkeypatch.context() as changed:
+        later_clocks(changed)
+        changed.setenv("TZ", "Pacific/Kiritimati")
+        time.tzset()
+        for name in Endpoints.env_vars().values():
+            changed.setenv(name, "http://127.0.0.1:9/elsewhere/")
+        again = [written(*answer) for answer in copy.deepcopy(answers[::-1])][::-1]
+    time.tzset()
+    for (source, accession, _), before, after in zip(answers, first, again, strict=True):
+        assert after == before, (source, accession)
+    assert answers == pristine
+
+
+def test_mapping_does_not_depend_on_the_hash_seed():
+    """The rows come out in the same order whatever order sets and hashes iterate in: the
+    sample mapped in processes of two hash seeds, and here."""
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); "
+        "from test_mapping_empiar import SAMPLE_ANSWERS, written; "
+        "print(json.dumps([written(s, p.stem, json.loads(p.read_text())) "
+        "for s, p in SAMPLE_ANSWERS]))"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(Path(__file__).parent)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in ("1", "2")
+    ]
+    here = [written(s, p.stem, json.loads(p.read_text())) for s, p in SAMPLE_ANSWERS]
+    for run in runs:
+        out, _ = run.communicate(timeout=300)
+        assert run.returncode == 0
+        for (source, path), ours, theirs in zip(SAMPLE_ANSWERS, here, json.loads(out), strict=True):
+            assert theirs == ours, (source, path.stem)

@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import datasette_get, harvested_sample, run_cli
+from conftest import datasette_get, harvested_sample, invoke
 from conftest import query as sql_rows
 
 from empiar_mirror.index import portal as plugin
@@ -577,7 +577,7 @@ def test_home_page_says_when_and_from_where_it_was_harvested(portal_db, tmp_path
     assert re.search(r"Last harvested <strong>\d{4}-\d\d-\d\d \d\d:\d\d UTC</strong>", html)
     assert re.search(r"from the archives at 127\.0\.0\.1:\d+\.", html)  # the loopback server
     demo = tmp_path / "demo.db"
-    result = run_cli("demo", "--db", str(demo), "--no-serve")
+    result = invoke("demo", "--db", str(demo), "--no-serve")
     assert result.returncode == 0, result.stderr
     html = get(demo, "/").text
     assert "from the <strong>demo sample</strong> bundled with empiar-mirror" in html

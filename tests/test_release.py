@@ -28,6 +28,7 @@ from conftest import (
     free_port,
     harvest,
     http_get,
+    invoke,
     query,
     run_cli,
     running,
@@ -88,7 +89,7 @@ def _rows(db: Path, sql: str) -> list[dict]:
 def public_db(harvested_db, tmp_path_factory) -> Path:
     """A snapshot of the harvested sample, made by the CLI."""
     out = tmp_path_factory.mktemp("snapshot") / "public.db"
-    result = run_cli("snapshot", str(harvested_db), str(out))
+    result = invoke("snapshot", str(harvested_db), str(out))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -502,7 +503,7 @@ def test_released_this_year(harvested_db, doors):
     "command", [[], *([name] for name in cli.commands)], ids=lambda c: c[0] if c else "top"
 )
 def test_h_is_help(command):
-    short, long = run_cli(*command, "-h"), run_cli(*command, "--help")
+    short, long = invoke(*command, "-h"), invoke(*command, "--help")
     assert short.returncode == 0 and short.stdout.startswith("Usage: "), short.stderr
     assert short.stdout == long.stdout
 
@@ -529,8 +530,8 @@ def _held(stderr: str) -> dict[str, int]:
 
 def test_a_second_demo_reports_what_the_file_holds(tmp_path):
     db = tmp_path / "demo.db"
-    first = run_cli("demo", "--db", str(db), "--no-serve", cwd=tmp_path)
-    second = run_cli("demo", "--db", str(db), "--no-serve", cwd=tmp_path)
+    first = invoke("demo", "--db", str(db), "--no-serve")
+    second = invoke("demo", "--db", str(db), "--no-serve")
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     assert "Harvested 0" not in second.stderr
     assert _held(second.stderr) == _held(first.stderr)
@@ -568,7 +569,7 @@ def test_progress_names_the_archive_and_counts_per_archive(server, tmp_path):
     [("EMD-25107", "emdb:EMD-25107"), ("emdb:EMD-25107", "emdb:EMD-25107"), ("7sgd", "pdb:7SGD")],
 )
 def test_export_a_map_or_a_model_on_its_own(harvested_db, validator, given, dataset_id):  # noqa: F811
-    result = run_cli("export", str(harvested_db), given, "--format", "json")
+    result = invoke("export", str(harvested_db), given, "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["id"] == dataset_id
@@ -594,21 +595,21 @@ def test_export_all_as_files_and_as_json_lines(harvested_db, tmp_path):
     assert len(accessions) == GOOD_ENTRIES_COUNT
 
     out = tmp_path / "json"
-    result = run_cli("export", str(harvested_db), "--all", "--format", "json", "-o", str(out))
+    result = invoke("export", str(harvested_db), "--all", "--format", "json", "-o", str(out))
     assert result.returncode == 0 and result.stdout == "", result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{a}.json" for a in accessions)
     for accession in accessions:
         assert json.loads((out / f"{accession}.json").read_text()) == export_dataset(db, accession)
 
     out = tmp_path / "yaml"
-    result = run_cli("export", str(harvested_db), "--all", "-o", str(out))
+    result = invoke("export", str(harvested_db), "--all", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load((out / "EMPIAR-10442.yaml").read_text()) == export_dataset(
         db, "EMPIAR-10442"
     )
     assert len(list(out.glob("*.yaml"))) == len(accessions)
 
-    result = run_cli("export", str(harvested_db), "--all")
+    result = invoke("export", str(harvested_db), "--all")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [f"empiar:{a}" for a in accessions]
@@ -631,11 +632,11 @@ def test_export_usage_errors(harvested_db, tmp_path):
 
 def test_status_shows_the_version(harvested_db):
     version = metadata.version("empiar-mirror")
-    text = run_cli("status", str(harvested_db))
+    text = invoke("status", str(harvested_db))
     assert text.returncode == 0 and text.stdout.startswith(
         f"empiar-mirror {version}, schema version "
     )
-    report = json.loads(run_cli("status", str(harvested_db), "--json").stdout)
+    report = json.loads(invoke("status", str(harvested_db), "--json").stdout)
     assert report["version"] == version and report["schema_version"] >= 4
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 
-from conftest import GOOD_ENTRIES_COUNT, harvest, logical_dump, query, run_cli
+from conftest import GOOD_ENTRIES_COUNT, harvest, invoke, logical_dump, query, run_cli
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.harvester.schedule import refresh_due
@@ -130,9 +130,7 @@ def test_disappearance_needs_two_runs_then_a_404_and_keeps_the_record(tmp_path):
             > 0
         )
         # Reindexing keeps the mark; reappearing clears it.
-        from conftest import run_cli
-
-        assert run_cli("reindex", str(db)).returncode == 0
+        assert invoke("reindex", str(db)).returncode == 0
         assert query(db, "select status from empiar_entries where accession = ?", (gone,)) == [
             ("not public",)
         ]
@@ -166,7 +164,8 @@ def test_second_harvest_exits_3_while_the_first_holds_the_lock(tmp_path):
         before = db.read_bytes()
         fd = store.lock(db)
         try:
-            result = harvest(server, db)
+            # Another process, as a second harvest started by cron would be.
+            result = harvest(server, db, run=run_cli)
         finally:
             os.close(fd)
         assert result.returncode == 3

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import query, run_cli
+from conftest import invoke, query
 from sqlite_utils import Database
 
 from empiar_mirror.index import migrations, schema_doc
@@ -55,7 +55,7 @@ def test_a_prerelease_file_opens_and_upgrades_to_todays_schema(tmp_path):
         ("m002_linked_records",),
         ("m003_incremental",),
     ]
-    result = run_cli("reindex", str(db_path))
+    result = invoke("reindex", str(db_path))
     assert result.returncode == 0, result.stderr
     upgraded = Database(db_path)
     assert shape(upgraded) == shape(fresh())

@@ -132,7 +132,7 @@ def test_newer_schema_is_refused_untouched(server, tmp_path):
     conn.commit()
     conn.close()
     before = db.read_bytes()
-    assert_one_line_error(harvest(server, db), "newer empiar-mirror")
+    assert_one_line_error(harvest(server, db, run=run_cli), "newer empiar-mirror")
     assert db.read_bytes() == before
 
 
