@@ -10,7 +10,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import datasette_get, harvest, run_cli
+from conftest import datasette_get, harvest, invoke
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 
@@ -44,17 +44,17 @@ def changed(tmp_path_factory) -> Path:
 
 def test_changes_lists_what_changed_since_a_day(changed):
     today = dt.date.today().isoformat()
-    result = run_cli("changes", str(changed), "--since", today, "--source", "empiar", "--json")
+    result = invoke("changes", str(changed), "--since", today, "--source", "empiar", "--json")
     assert result.returncode == 0, result.stderr
     found = {(c["accession"], c["change"]): c for c in json.loads(result.stdout)}
     assert found[(CHANGED, "updated")]["fields"] == ["title"]
     assert found[(CHANGED, "updated")]["title"] == "A clearer title"
     assert "status" in found[(OBSOLETED, "obsoleted")]["fields"]
     assert (ADDED, "new") in found
-    text = run_cli("changes", str(changed), "--limit", "3").stdout.splitlines()
+    text = invoke("changes", str(changed), "--limit", "3").stdout.splitlines()
     assert len(text) == 3 and any(f"{CHANGED} updated: title  A clearer title" in t for t in text)
-    assert run_cli("changes", str(changed), "--since", "2099-01-01").stdout == ""
-    bad = run_cli("changes", str(changed), "--since", "01/01/2024")
+    assert invoke("changes", str(changed), "--since", "2099-01-01").stdout == ""
+    bad = invoke("changes", str(changed), "--since", "01/01/2024")
     assert bad.returncode == 2 and "not a date like 2026-11-01" in bad.stderr
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import invoke
 
 from empiar_mirror.index import parquet
 from empiar_mirror.index.portal.metadata import hidden_tables
@@ -18,7 +18,7 @@ from empiar_mirror.index.portal.metadata import hidden_tables
 @pytest.fixture(scope="module")
 def exported(harvested_db, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("parquet") / "tables"
-    result = run_cli("export", str(harvested_db), "--format", "parquet", "-o", str(out))
+    result = invoke("export", str(harvested_db), "--format", "parquet", "-o", str(out))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -98,5 +98,5 @@ def test_parquet_usage_errors_are_one_line(harvested_db, tmp_path):
         (["--all", "-o", str(tmp_path / "x")], "name no ACCESSION"),
         ([], "-o DIR"),
     ):
-        result = run_cli("export", str(harvested_db), "--format", "parquet", *args)
+        result = invoke("export", str(harvested_db), "--format", "parquet", *args)
         assert result.returncode == 2 and words in result.stderr, result.stderr

@@ -17,9 +17,9 @@ from conftest import (
     backup_copy,
     canonical_file,
     harvest,
+    invoke,
     logical_dump,
     query,
-    run_cli,
     stored,
 )
 from sqlite_utils import Database
@@ -85,7 +85,7 @@ def test_a_night_of_empty_answers_is_kept_beside_the_good_versions(mirror, tmp_p
     # Nothing held was replaced: the rows are as they were, and a rebuild from the versions
     # gives them again.
     assert logical_dump(mirror) == dump
-    result = run_cli("reindex", str(mirror))
+    result = invoke("reindex", str(mirror))
     # Every record has a version that maps, so none is a failure.
     assert result.returncode == 0 and "36 empiar" in result.stderr
     assert counts(mirror) == before
@@ -106,7 +106,7 @@ def test_a_field_changing_type_in_every_entry_replaces_nothing(mirror, tmp_path)
     with ReplayServer([night]) as server:
         result = harvest(server, mirror, "--full", "--no-linked", "--json")
     assert result.returncode == 1, result.stderr
-    assert run_cli("reindex", str(mirror)).returncode == 0
+    assert invoke("reindex", str(mirror)).returncode == 0
     assert logical_dump(mirror) == dump
 
 
@@ -147,7 +147,7 @@ def test_each_change_of_version_is_history_and_reindex_takes_the_newest_that_map
         "select count(*), sum(maps) from record_version where source = 'empiar' and accession = ?",
         (acc,),
     ) == [(3, 2)]
-    assert run_cli("reindex", str(mirror)).returncode == 0
+    assert invoke("reindex", str(mirror)).returncode == 0
     new_title = "select title from empiar_entries where accession = ?"
     assert query(mirror, new_title, (acc,)) == [("A better title",)]
     # Served again, the first version is in use again: that too is a change.
@@ -155,7 +155,7 @@ def test_each_change_of_version_is_history_and_reindex_takes_the_newest_that_map
         assert harvest(server, mirror, "--ids", acc, "--no-linked").returncode == 0
     assert history(mirror, acc)[-1] == ("updated", '["title"]', 0)
     assert query(mirror, new_title, (acc,)) == [(title,)]
-    assert run_cli("reindex", str(mirror)).returncode == 0
+    assert invoke("reindex", str(mirror)).returncode == 0
     assert query(mirror, new_title, (acc,)) == [(title,)]
 
 
