@@ -82,10 +82,14 @@ def accessions(db: Database, source: str) -> list[str]:
 
 
 def newest_first(db: Database, source: str, accession: str) -> Iterator[Version]:
-    """A record's versions, the most recently served first."""
+    """A record's versions, the most recently served first. Times have whole seconds: of two
+    served in the same second, the one in use came last (a version that maps is put in use as
+    it is kept)."""
     for sha, text, first, last, maps in db.execute(
-        "select sha256, payload, first_served, last_served, maps from record_version "
-        "where source = ? and accession = ? order by last_served desc, first_served desc",
+        "select v.sha256, v.payload, v.first_served, v.last_served, v.maps from record_version v "
+        "left join source_record s on s.source = v.source and s.accession = v.accession "
+        "where v.source = ? and v.accession = ? "
+        "order by v.last_served desc, v.sha256 is s.sha256 desc, v.first_served desc",
         [source, accession],
     ):
         yield Version(sha, text, first, last, None if maps is None else bool(maps))

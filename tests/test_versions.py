@@ -299,3 +299,19 @@ def test_what_changed_is_named_in_a_curators_words():
     entry["status"] = "OBS"
     new = MAPPERS["empiar"](doc, "EMPIAR-10442")
     assert changed_parts(old, new) == ["authors", "experiments", "imagesets", "status"]
+
+
+def test_of_two_versions_served_in_the_same_second_the_one_in_use_is_newest(tmp_path):
+    from empiar_mirror.index import versions
+
+    db = store.open_database(tmp_path / "m.db")
+    at = "2026-12-07T10:00:00Z"
+    fetched = store.Fetched("empiar", "EMPIAR-10001", "u", 200)
+    with db.atomic():
+        for sha in ("aaa", "bbb"):
+            versions.keep(db, "empiar", "EMPIAR-10001", sha, "{}", at, maps=True)
+        store.save_source(db, fetched, "aaa", at)
+    assert [v.sha256 for v in versions.newest_first(db, "empiar", "EMPIAR-10001")][0] == "aaa"
+    with db.atomic():
+        store.save_source(db, fetched, "bbb", at)
+    assert [v.sha256 for v in versions.newest_first(db, "empiar", "EMPIAR-10001")][0] == "bbb"
