@@ -11,6 +11,7 @@ import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from empiar_mirror.index import table_counts
 from empiar_mirror.index.versions import canonical, digest
 
 migrations = Migrations("empiar_mirror")
@@ -940,3 +941,12 @@ ALTER TABLE pdb_models RENAME COLUMN harvested_at TO changed_at
 @_migration
 def m010_front_doors_changed_at(db: Database) -> None:
     _execute_all(db, _V10_NAMES)
+
+
+@_migration
+def m011_table_counts(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE table_counts (table_name TEXT PRIMARY KEY, row_count INTEGER NOT NULL)"
+    )
+    # A file upgraded here is served with its counts before its next harvest writes them.
+    table_counts.write(db)

@@ -17,6 +17,7 @@ from datasette.utils import urlsafe_components
 
 from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.portal import (
+    admission,
     chart_pages,
     descriptions,
     home,
@@ -36,8 +37,8 @@ ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    return links.render_cell(value, column, table, database, datasette)
+def render_cell(row, value, column, table, database, datasette):
+    return links.render_cell(value, column, table, database, datasette, row)
 
 
 @hookimpl
@@ -99,8 +100,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
             pk = urlsafe_components(request.url_vars["pks"])[0]
             db = datasette.get_database(db_name)
             found["portal_row"] = await row_pages.row_details(db, table, pk)
-        if view_name == "index":
-            found["portal_home"] = await home.home_details(datasette, db_name, request)
         return found
 
     return inner
@@ -109,6 +108,7 @@ def extra_template_vars(view_name, table, database, request, datasette):
 @hookimpl
 def register_routes():
     return [
+        (r"^/$", home.home_view),
         (r"^/-/search(\.(?P<format>json))?$", search.search_view),
         (r"^/-/charts$", chart_pages.charts_view),
         (r"^/-/charts/(?P<slug>[a-z]+)\.svg$", chart_pages.chart_svg_view),
@@ -118,7 +118,9 @@ def register_routes():
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return search.ranked_redirect(datasette)
+    ranked = search.ranked_redirect(datasette)
+    admitted = admission.wrapper(datasette, datasette.plugin_config(PLUGIN_NAME))
+    return lambda app: ranked(admitted(app))
 
 
 async def robots_view(datasette):
