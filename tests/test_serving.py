@@ -234,6 +234,32 @@ def query_one(conn, sql_text: str):
     return conn.execute(sql_text).fetchone()[0]
 
 
+def test_the_database_page_is_built_once_for_many_visitors(served):
+    async def go():
+        ds = make_datasette(served)
+        await ds.invoke_startup()
+        app = ds.app()
+        counted = []
+        async with client(app, "192.0.2.1") as a:
+            for path in [f"/{served.stem}"] * 3 + [sql(served, "select 1")] * 2:
+                traces: list = []
+                with capture_traces(traces):
+                    page = await a.get(path)
+                assert page.status_code == 200
+                counted.append(sum(t["type"] == "sql" for t in traces))
+            # Visitors asking at once wait for the one answer being built.
+            ds = make_datasette(served)
+            app = ds.app()
+            async with client(app, "192.0.2.2") as b:
+                pages = await asyncio.gather(*(b.get(f"/{served.stem}") for _ in range(4)))
+            assert {p.text for p in pages} == {pages[0].text} and "empiar_entries" in pages[0].text
+        return counted
+
+    first, *again, query, query_again = asyncio.run(go())
+    assert first > 50 and again == [0, 0]
+    assert query > 0 and query_again > 0
+
+
 # Long lists on row pages ----------------------------------------------------------------------
 
 MANY = 10_000

@@ -24,6 +24,7 @@ from empiar_mirror.index.portal import (
     limits,
     links,
     metadata,
+    page_cache,
     row_pages,
     search,
     table_page,
@@ -118,9 +119,11 @@ def register_routes():
 
 @hookimpl
 def asgi_wrapper(datasette):
+    config = datasette.plugin_config(PLUGIN_NAME)
     ranked = search.ranked_redirect(datasette)
-    admitted = admission.wrapper(datasette, datasette.plugin_config(PLUGIN_NAME))
-    return lambda app: ranked(admitted(app))
+    admitted = admission.wrapper(datasette, config)
+    cached = page_cache.wrapper(datasette, config)
+    return lambda app: ranked(admitted(cached(app)))
 
 
 async def robots_view(datasette):
