@@ -1,6 +1,8 @@
 """The portal: a Datasette plugin that links every accession, lists every JSON array, adds a
 search over all three front doors (ranked, ids first), server-side charts, readable row pages
 and robots.txt, and leads the front doors' table pages with the columns and facets read first.
+On a public server it shares the query threads fairly (admission), and keeps its most visited
+pages cheap (the home page from `table_counts`, the database page kept a while).
 
 Registered by the package's `datasette` entry point, which names this module: the hooks are
 here, each handing its work to the module of that job. The templates and CSS live beside it.

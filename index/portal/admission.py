@@ -59,7 +59,8 @@ def _split(path: str) -> list[str]:
 
 def kind(datasette, path: str, args: list[tuple[str, str]]) -> str | None:
     """What a request asks for: `sql`, SQL a visitor wrote; `query`, other queries a visitor
-    shaped (a canned query given parameters, facets asked for); None, the rest."""
+    shaped (a canned query given parameters, facets asked for, a whole table streamed as CSV);
+    None, the rest."""
     given = dict(args)
     parts = _split(path)
     routes = {db.route: name for name, db in datasette.databases.items()}
@@ -78,7 +79,8 @@ def kind(datasette, path: str, args: list[tuple[str, str]]) -> str | None:
     size = given.get("_facet_size")
     default = datasette.setting("default_facet_size")
     bigger = size is not None and (not size.isdigit() or int(size) > default)
-    return "query" if facets or bigger else None
+    # A streamed CSV reads the whole table, a page at a time.
+    return "query" if facets or bigger or given.get("_stream") else None
 
 
 def _with_time_limit(args: list[tuple[str, str]], limit_ms: int) -> bytes:

@@ -1,10 +1,13 @@
-"""The database page, kept for a while: Datasette builds it from over 200 queries (each table's
-count, columns, keys and full-text index), which queue behind every other query, so under many
-visitors it took minutes. One visitor's request builds it; those who ask meanwhile wait for
-that answer, and those who ask later get it again until `database_page_seconds` have passed.
+"""The home page and the database pages, kept for a while: the most visited pages, and Datasette
+builds the database page from over 200 queries (each table's count, columns and keys), each
+queued behind every other query, so under many visitors it took most of a minute.
 
-Only anonymous requests without a query string are kept: the page a signed-in actor sees may
-differ, and `?sql=` is a query, not the page."""
+One request builds a page; those who ask meanwhile wait for that answer, and those who ask
+later get it until `cached_page_seconds` have passed. After that the kept page is still the
+answer while one request builds the next in the background, so no visitor waits for a rebuild.
+
+Only anonymous GET requests without a query string are kept: the page a signed-in actor sees
+may differ, and `?sql=` is a query, not the page."""
 
 from __future__ import annotations
 
@@ -16,12 +19,14 @@ from datasette.utils import tilde_decode
 DEFAULT_SECONDS = 60
 
 
-def _is_database_page(datasette, path: str) -> bool:
+def _is_kept(datasette, path: str) -> bool:
+    if path == "/":
+        return True
     name = path[1:].removesuffix(".json")
     return (
-        "/" not in name
+        name != ""
+        and "/" not in name
         and "." not in name
-        and name != ""
         and any(db.route == tilde_decode(name) for db in datasette.databases.values())
     )
 
@@ -31,52 +36,61 @@ def _anonymous(scope) -> bool:
     return b"authorization" not in headers and b"ds_actor" not in headers.get(b"cookie", b"")
 
 
+async def _answer(app, scope) -> list[dict] | None:
+    """The messages of the app's answer to `scope`, if it is a 200."""
+    messages: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def keep(message):
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    return messages if messages and messages[0].get("status") == 200 else None
+
+
+async def _replay(messages: list[dict], send) -> None:
+    for message in messages:
+        await send(message)
+
+
 def wrapper(datasette, config: dict | None):
-    seconds = float((config or {}).get("database_page_seconds", DEFAULT_SECONDS))
+    seconds = float((config or {}).get("cached_page_seconds", DEFAULT_SECONDS))
     kept: dict[str, tuple[float, list[dict]]] = {}
-    building: dict[str, asyncio.Future] = {}
+    building: dict[str, asyncio.Task] = {}
 
     def wrap(app):
+        async def build(key: str, scope) -> list[dict] | None:
+            try:
+                answer = await _answer(app, scope)
+                if answer is not None:
+                    kept[key] = (time.monotonic() + seconds, answer)
+                return answer
+            finally:
+                del building[key]
+
         async def cached(scope, receive, send):
             if (
                 seconds <= 0
                 or scope["type"] != "http"
                 or scope.get("method") != "GET"
                 or scope.get("query_string")
-                or not _is_database_page(datasette, scope["path"])
+                or not _is_kept(datasette, scope["path"])
                 or not _anonymous(scope)
             ):
                 return await app(scope, receive, send)
             key = scope["path"]
             found = kept.get(key)
-            if found and found[0] > time.monotonic():
+            if (found is None or found[0] <= time.monotonic()) and key not in building:
+                building[key] = asyncio.create_task(build(key, scope))
+            if found is not None:
                 return await _replay(found[1], send)
-            if key in building:
-                answer = await asyncio.shield(building[key])
-                if answer is not None:
-                    return await _replay(answer, send)
+            answer = await asyncio.shield(building[key])
+            if answer is None:
                 return await app(scope, receive, send)
-            building[key] = asyncio.get_running_loop().create_future()
-            messages: list[dict] = []
-
-            async def keep(message):
-                messages.append(message)
-                await send(message)
-
-            answer = None
-            try:
-                await app(scope, receive, keep)
-                if messages and messages[0].get("status") == 200:
-                    answer = messages
-                    kept[key] = (time.monotonic() + seconds, messages)
-            finally:
-                building.pop(key).set_result(answer)
+            await _replay(answer, send)
 
         return cached
 
     return wrap
-
-
-async def _replay(messages: list[dict], send) -> None:
-    for message in messages:
-        await send(message)
