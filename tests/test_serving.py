@@ -265,6 +265,23 @@ def test_the_home_and_database_pages_are_built_once_for_many_visitors(served, pa
     assert query > 0 and query_again > 0
 
 
+def test_the_first_request_starts_building_the_kept_pages(served):
+    async def go():
+        ds = make_datasette(served)
+        await ds.invoke_startup()
+        async with client(ds.app(), "192.0.2.1") as a:
+            assert (await a.get("/-/versions.json")).status_code == 200
+            traces: list = []
+            # Built (or being built) for the first request, not for this one.
+            with capture_traces(traces), trace_child_tasks():
+                page = await a.get("/served")
+        return page, traces
+
+    page, traces = asyncio.run(go())
+    assert page.status_code == 200 and "empiar_entries" in page.text
+    assert not [t for t in traces if t["type"] == "sql"]
+
+
 def test_a_kept_page_answers_while_the_next_is_built(served, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock[0])
