@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(TESTING)
 # writes benchmarks/RESULTS.md. Fewer repeats: make bench BENCH_ARGS="--repeats 1".
 bench: $(RUNTIME)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# The portal under load over loopback (200 clients, slow queries beside a visitor, memory); a
+# few minutes; writes benchmarks/SERVING.md.
+bench-serving: $(RUNTIME)
+	$(BIN)/python -m benchmarks.serving $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -33,7 +33,7 @@ from empiar_mirror.harvester.engine import DatabaseThread, InHand, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
 from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import empiar, rcsb
-from empiar_mirror.index import front_doors, links, store, versions
+from empiar_mirror.index import front_doors, links, store, table_counts, versions
 from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
 from empiar_mirror.index.versions import canonical
@@ -599,10 +599,13 @@ async def harvest(
 
 
 def finish(db: Database, tally: keep.Tally, client: HttpClient) -> None:
-    """Bring the front doors up to date, then close the run's record."""
-    if front_doors.is_stale(db):
-        with db.atomic():
+    """Bring the front doors and the table counts up to date, then close the run's record."""
+    with db.atomic():
+        if front_doors.is_stale(db):
             front_doors.refresh(db)
+        else:
+            # The run's own rows (errors, versions seen) change the counts all the same.
+            table_counts.write(db)
     errors = store.run_error_count(db, tally.run_id)
     status = EXIT_SOME_FAILED if errors else EXIT_OK
     store.finish_run(db, tally.run_id, tally.counts, client.stats, status)

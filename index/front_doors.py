@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import completeness, links
+from empiar_mirror.index import completeness, links, table_counts
 from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, LINK_TABLES, PDB, Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import distinct
@@ -201,8 +201,8 @@ def _refresh_lists(db: Database, archive: Archive, lists: Lists) -> int:
 
 
 def refresh(db: Database) -> int:
-    """Recompute the gathered columns, the link tables, the entries' linked words and statuses;
-    clear the marks.
+    """Recompute the gathered columns, the link tables, the entries' linked words and statuses,
+    and the table counts; clear the marks.
 
     Returns the number of rows changed. Call inside a transaction.
     """
@@ -230,6 +230,7 @@ def refresh(db: Database) -> int:
         changed += _refresh_entries(db, first, last, lists, maps, models)
     _write_link_tables(db, lists)
     changed += completeness.refresh(db)
+    table_counts.write(db)
     return changed
 
 

@@ -11,6 +11,7 @@ import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from empiar_mirror.index import table_counts
 from empiar_mirror.index.versions import canonical, digest
 
 migrations = Migrations("empiar_mirror")
@@ -959,3 +960,12 @@ def m010_front_door_time_and_search_triggers(db: Database) -> None:
     _execute_all(db, _V10_NAMES)
     for table in ("empiar_entries", "emdb_maps", "pdb_models"):
         search_triggers_on_their_columns(db, table)
+
+
+@_migration
+def m011_table_counts(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE table_counts (table_name TEXT PRIMARY KEY, row_count INTEGER NOT NULL)"
+    )
+    # A file upgraded here is served with its counts before its next harvest writes them.
+    table_counts.write(db)

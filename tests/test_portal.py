@@ -41,9 +41,9 @@ def cell(portal_db):
     """render_cell as Datasette calls it, for the database named `portal`."""
     ds = make_datasette(portal_db)
 
-    def render(value, column, table="empiar_entries"):
+    def render(value, column, table="empiar_entries", row=None):
         return plugin.render_cell(
-            value=value, column=column, table=table, database="portal", datasette=ds
+            row=row, value=value, column=column, table=table, database="portal", datasette=ds
         )
 
     return render

@@ -1,6 +1,8 @@
 """The portal: a Datasette plugin that links every accession, lists every JSON array, adds a
 search over all three front doors (ranked, ids first), server-side charts, readable row pages
 and robots.txt, and leads the front doors' table pages with the columns and facets read first.
+On a public server it shares the query threads fairly (admission), and keeps its most visited
+pages cheap (the home page from `table_counts`, the database page kept a while).
 
 Registered by the package's `datasette` entry point, which names this module: the hooks are
 here, each handing its work to the module of that job. The templates and CSS live beside it.
@@ -17,6 +19,7 @@ from datasette.utils import urlsafe_components
 
 from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.portal import (
+    admission,
     chart_pages,
     descriptions,
     feed,
@@ -24,6 +27,7 @@ from empiar_mirror.index.portal import (
     limits,
     links,
     metadata,
+    page_cache,
     row_pages,
     search,
     table_page,
@@ -37,8 +41,8 @@ ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    return links.render_cell(value, column, table, database, datasette)
+def render_cell(row, value, column, table, database, datasette):
+    return links.render_cell(value, column, table, database, datasette, row)
 
 
 @hookimpl
@@ -100,8 +104,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
             pk = urlsafe_components(request.url_vars["pks"])[0]
             db = datasette.get_database(db_name)
             found["portal_row"] = await row_pages.row_details(db, table, pk)
-        if view_name == "index":
-            found["portal_home"] = await home.home_details(datasette, db_name, request)
         return found
 
     return inner
@@ -110,6 +112,7 @@ def extra_template_vars(view_name, table, database, request, datasette):
 @hookimpl
 def register_routes():
     return [
+        (r"^/$", home.home_view),
         (r"^/-/search(\.(?P<format>json))?$", search.search_view),
         (r"^/-/charts$", chart_pages.charts_view),
         (r"^/-/charts/(?P<slug>[a-z]+)\.svg$", chart_pages.chart_svg_view),
@@ -128,7 +131,11 @@ def register_mcp_tools(datasette, mcp):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return search.ranked_redirect(datasette)
+    config = datasette.plugin_config(PLUGIN_NAME)
+    ranked = search.ranked_redirect(datasette)
+    admitted = admission.wrapper(datasette, config)
+    cached = page_cache.wrapper(datasette, config)
+    return lambda app: ranked(admitted(cached(app)))
 
 
 async def robots_view(datasette):

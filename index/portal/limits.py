@@ -28,8 +28,12 @@ MAX_RESULT_BYTES = 16 << 20
 # SQLite's own memory: page caches (64 MB per connection, below), sorts and temporary tables.
 # Process-wide in SQLite: every connection sets the same values. Past the soft limit SQLite
 # recycles cache pages; a query that needs more than the hard limit fails ("out of memory").
-SOFT_HEAP_BYTES = 512 << 20
-HARD_HEAP_BYTES = 1 << 30
+# Sized for a small cloud instance (Cloud Run's default is 512 MiB): at 1 GiB, three sorts
+# grown to the limit took the server to 1.36 GB; at 256 MiB, to 498 MiB under load
+# (benchmarks/SERVING.md for now). Sorting the whole rows of a 3,000-entry front door sorts
+# 5 MB of values.
+SOFT_HEAP_BYTES = 96 << 20
+HARD_HEAP_BYTES = 192 << 20
 # Built-ins one call of which can run for minutes, beyond the reach of the time limit: refused.
 # json_patch takes time in the product of its objects' sizes; printf (and its alias format)
 # loops once per unit of a %c precision, two billion times for `%.2000000000c`, however short

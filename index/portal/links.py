@@ -37,6 +37,9 @@ ARRAY_COLUMNS = {
     "software",
 }
 DOI_COLUMNS = {"entry_doi", "citation_doi", "doi"}
+# Items of a list shown in a cell: a map named by 10,000 entries is otherwise a list of 10,000
+# links in every page that shows its row.
+LIST_SHOWN = 100
 ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])")
 
 
@@ -89,7 +92,24 @@ def _array_item(datasette, database, table, column, item) -> Markup:
     return Markup("{}").format(item)
 
 
-def render_cell(value, column, table, database, datasette) -> Markup | None:
+def _rest_of_list(datasette, database, table, column, row, items) -> Markup:
+    """What stands for the items of a list past LIST_SHOWN: their number, linked to the other
+    front door filtered to this row's record where the list is of its linked ids."""
+    more = f"{len(items) - LIST_SHOWN:,} more"
+    own = BY_FRONT_DOOR.get(table)
+    other = next((a for a in ARCHIVES.values() if a.ids_column == column), None)
+    pk = row[own.key_column] if own and other and row is not None else None
+    if not isinstance(pk, str):
+        return Markup('<li class="portal-more">… {}</li>').format(more)
+    href = (
+        datasette.urls.table(database, other.front_door)
+        + "?"
+        + urlencode({f"{own.ids_column}__arraycontains": pk})
+    )
+    return Markup('<li class="portal-more">… <a href="{}">{}</a></li>').format(href, more)
+
+
+def render_cell(value, column, table, database, datasette, row=None) -> Markup | None:
     """A cell's value as HTML, or None for Datasette's own rendering."""
     if not isinstance(value, str) or not value:
         return None
@@ -102,10 +122,12 @@ def render_cell(value, column, table, database, datasette) -> Markup | None:
             return None
         if not items:
             return Markup("&nbsp;")
-        lis = (
+        lis = [
             Markup("<li>{}</li>").format(_array_item(datasette, database, table, column, i))
-            for i in items
-        )
+            for i in items[:LIST_SHOWN]
+        ]
+        if len(items) > LIST_SHOWN:
+            lis.append(_rest_of_list(datasette, database, table, column, row, items))
         return Markup('<ul class="portal-list">{}</ul>').format(Markup("").join(lis))
     if column in ID_COLUMNS:
         kind = archive_of(value, ID_COLUMNS[column])

@@ -3,6 +3,8 @@ imagesets, people and publications."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from datasette.utils import tilde_encode
 
 from empiar_mirror.index import history, links
@@ -11,6 +13,10 @@ from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import ORCID, TABLE_PK
 
 HISTORY_SHOWN = 20
+# Linked records listed on a row page, per archive: a map named by 10,000 entries would make a
+# page of megabytes whose rendering holds the event loop, and everyone's pages with it. The
+# rest are a link away, on the other front door filtered to this record.
+RELATED_SHOWN = 100
 # What a row page lists of each archive's linked records (others: id, title and status).
 RELATED_COLUMNS = {
     "empiar": "accession, title, experiment_type, release_date, resolution_best_a",
@@ -52,13 +58,18 @@ async def row_details(db, table: str, pk: str) -> dict | None:
             "kind": other.key,
             "title": other.records,
             "key": other.key_column,
+            "total": len(ids),
             "rows": await database.by_ids(
                 db,
                 other.front_door,
                 other.key_column,
-                ids,
+                ids[:RELATED_SHOWN],
                 RELATED_COLUMNS.get(other.key, f"{other.key_column}, title, status"),
             ),
+            # The other front door's list of this archive's ids is the same links.
+            "all_url": db.ds.urls.table(db.name, other.front_door)
+            + "?"
+            + urlencode({f"{archive.ids_column}__arraycontains": pk}),
         }
         for other, ids in read["linked"]
         if ids
