@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from empiar_mirror.harvester.mapping import vocab
+from empiar_mirror.harvester.mapping import vocab, volume_em
 from empiar_mirror.harvester.mapping.common import (
     People,
     emdb_id,
@@ -12,12 +12,13 @@ from empiar_mirror.harvester.mapping.common import (
     organization,
     publication,
 )
-from empiar_mirror.harvester.raw.empiar import Contact, Entry
+from empiar_mirror.harvester.raw.empiar import Contact, Entry, Imageset
 from empiar_mirror.harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
 from empiar_mirror.index.archives import EMPIAR
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
+    DataTypeEnum,
     ExperimentalMethodEnum,
     FileFormatEnum,
     InputTypeEnum,
@@ -112,6 +113,9 @@ def _publications(entry: Entry, study_id: str, dataset_id: str) -> list[lb._Mode
             doi=cit.doi,
             pubmed_id=cit.pubmedid,
             title=cit.title,
+            # EMPIAR's free text on the publication: in real entries it names the microscope,
+            # detector, defocus range and dose.
+            description=cit.details,
             authors=[a.name for a in cit.authors if a.name],
             journal=cit.journal,
             journal_abbreviation=cit.journal_abbreviation,
@@ -127,11 +131,32 @@ def _publications(entry: Entry, study_id: str, dataset_id: str) -> list[lb._Mode
     return records
 
 
+def _depth(iset: Imageset) -> float | None:
+    """A volume's z-slices (API-NOTES §1.9); EMPIAR writes `frames_per_image: 1` for volumes
+    whose depth it does not state, and no volume is one pixel deep."""
+    frames = iset.frames_per_image
+    return frames if frames and frames > 1 else None
+
+
+def _voxel_size(iset: Imageset, stack: bool) -> float | None:
+    """A volume's voxel edge in Å: the pixel size of a reconstructed volume; for a section
+    stack only when its sections are as thick as its pixels are wide (isotropic voxels)."""
+    if not stack:
+        return iset.pixel_width
+    thickness = volume_em.section_thickness(iset.details)
+    square = iset.pixel_width is not None and iset.pixel_height in (None, iset.pixel_width)
+    return iset.pixel_width if square and thickness == iset.pixel_width else None
+
+
 def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     records: list[lb._Model] = []
     for k, iset in enumerate(entry.imagesets, start=1):
         file_id = f"{dataset_id}/imageset/{k}"
-        data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
+        stack = volume_em.is_section_stack(entry.experiment_type, iset.category)
+        if stack:
+            data_type, image_type = DataTypeEnum.raw_data, "Image3D"
+        else:
+            data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
         directory = (iset.directory or "").lstrip("/")
         name = iset.name or directory.rstrip("/").rsplit("/", 1)[-1] or f"imageset {k}"
         records.append(
@@ -169,16 +194,28 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
                 title=iset.name,
                 image_type=image_type,
                 file_name=name,
-                pixel_size=None if is_3d else lb.qv(iset.pixel_width, "Angstroms"),
-                voxel_size=lb.qv(iset.pixel_width, "Angstroms") if is_3d else None,
+                # A section stack's in-plane pixel is known even where its voxel is not.
+                pixel_size=lb.qv(iset.pixel_width, "Angstroms") if stack or not is_3d else None,
+                voxel_size=lb.qv(_voxel_size(iset, stack), "Angstroms") if is_3d else None,
                 dimensions_x=lb.qv(iset.image_width, "pixels"),
                 dimensions_y=lb.qv(iset.image_height, "pixels"),
-                # A volume's frames are its z-slices (API-NOTES §1.9).
-                dimensions_z=lb.qv(iset.frames_per_image, "pixels") if is_3d else None,
+                dimensions_z=lb.qv(_depth(iset), "pixels") if is_3d else None,
                 frames=lb.qv(iset.frames_per_image, "frames") if image_type == "Movie" else None,
                 x_data_file_id=file_id,
             )
         )
+        thickness = volume_em.section_thickness(iset.details) if stack else None
+        if thickness is not None:
+            records.append(
+                lb.AdditionalMetric(
+                    owner_table="experiment_run",
+                    owner_id=experiment_id,
+                    attribute_id=f"empiar:imageset/{k}/section_thickness",
+                    attribute_label=f"section thickness, imageset {k}",
+                    numeric_value=thickness,
+                    unit="Angstroms",
+                )
+            )
     return records
 
 
@@ -195,7 +232,12 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
     technique, method, _ = _own_technique(entry)
     collected = [i for i in entry.imagesets if i.category in vocab.COLLECTION_CATEGORIES]
     first = collected[0] if collected else None
-    movies = [i for i in collected if i.category == "micrographs - multiframe"]
+    movies = [
+        i
+        for i in collected
+        if i.category == "micrographs - multiframe"
+        and not volume_em.is_section_stack(entry.experiment_type, i.category)
+    ]
     n_images = sum(i.num_images_or_tilt_series or 0 for i in collected) if collected else None
     records: list[lb._Model] = [
         lb.ExperimentRun(
