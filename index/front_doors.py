@@ -168,8 +168,10 @@ def _refresh_entries(
             "experimental_method": entry["own_experimental_method"],
         }
         new.update(_technique(entry, own, linked_maps))
+        instruments = ("microscope", "microscope_family", "detector", "detector_family")
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
+            *distinct(m[c] for m in linked_maps for c in instruments),
             *(o for m in linked_maps for o in json_list(m["organisms"])),
             *(w for p in pdb_ids for w in (p, (models.get(p) or {}).get("title"))),
         ]

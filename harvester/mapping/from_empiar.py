@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from empiar_mirror.harvester.mapping import vocab, volume_em
 from empiar_mirror.harvester.mapping.common import (
@@ -37,6 +38,10 @@ from empiar_mirror.index.lambda_ber.record import (
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
+# EMPIAR has no field for an obsolete entry's successor: its curators write it in the entry's
+# text ("Obsoleted: …; superseded by EMPIAR-90022").
+_SUCCESSOR = re.compile(r"\b(?:superseded|replaced)\s+by\s+(EMPIAR-[0-9]+)", re.IGNORECASE)
+OBSOLETE = "OBS"
 # An entry linking more maps than this names no imageset as any one map's input, only its
 # experiment: its rows stay linear in its size, not maps x imagesets (1,200 x 1,200 = 1.44 M).
 MAX_MAPS_WITH_INPUTS = 10
@@ -219,6 +224,22 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     return records
 
 
+def successor(entry: Entry) -> str | None:
+    """The entry that replaced an obsolete one, as its text names it."""
+    if entry.status != OBSOLETE:
+        return None
+    texts = [
+        entry.title,
+        *(t for i in entry.imagesets for t in (i.name, i.details)),
+        *(c.details for c in entry.citation),
+    ]
+    for text in texts:
+        match = _SUCCESSOR.search(text or "")
+        if match and match.group(1).upper() != entry.accession:
+            return match.group(1).upper()
+    return None
+
+
 def _own_technique(entry: Entry) -> tuple[TechniqueEnum, ExperimentalMethodEnum | None, str]:
     """Technique, method and source from the entry's own type, categories and words."""
     texts = [entry.title, *(t for i in entry.imagesets for t in (i.name, i.details))]
@@ -253,7 +274,14 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
             number_of_images=lb.qv(n_images, "images"),
         )
     ]
-    properties = {"experiment_type": entry.experiment_type, "scale": entry.scale}
+    # Status and its dates have no lambda-ber slot: a reader of the export learns them here.
+    properties = {
+        "experiment_type": entry.experiment_type,
+        "scale": entry.scale,
+        "status": entry.status,
+        "obsolete_date": iso_date(entry.obsolete_date),
+        "superseded_by": successor(entry),
+    }
     records += [
         lb.AdditionalProperty(
             owner_table="experiment_run",
@@ -388,6 +416,7 @@ def map_entry(entry: Entry) -> Mapped:
         "release_date": release,
         "update_date": iso_date(entry.update_date),
         "obsolete_date": iso_date(entry.obsolete_date),
+        "replaced_by": successor(entry),
         "release_year": int(release[:4]) if release else None,
         "dataset_size": entry.dataset_size,
         "dataset_size_bytes": parse_size_bytes(entry.dataset_size),

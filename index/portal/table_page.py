@@ -13,6 +13,7 @@ LEAD_COLUMNS = {
     "empiar_entries": [
         "accession",
         "title",
+        "status",
         "technique",
         "methods",
         "resolution_best_a",
