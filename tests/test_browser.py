@@ -98,9 +98,16 @@ def test_search_box_returns_the_expected_entries(page, base_url):
     page.wait_for_url(re.compile(r"/-/search\?q=Lassa"))
 
     def ids(table):
-        return sorted(page.locator(f"#results-{table} a.portal-id").all_inner_texts())
+        rows = page.locator(f"#results-{table} tbody tr")
+        return [rows.nth(i).locator("a.portal-id").first.inner_text() for i in range(rows.count())]
 
+    # Best first: the current entry before the obsolete one it superseded, which says so.
     assert ids("empiar_entries") == ["EMPIAR-90022", "EMPIAR-90029"]
+    obsolete = page.locator("#results-empiar_entries tbody tr").nth(1)
+    assert obsolete.locator("td[data-column=status]").inner_text() == "obsolete"
+    assert obsolete.locator("td[data-column=replaced_by] a.portal-id").inner_text() == (
+        "EMPIAR-90022"
+    )
     assert ids("emdb_maps") == ["EMD-25107"]
     assert ids("pdb_models") == ["7SGD"]
 

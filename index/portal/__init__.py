@@ -20,6 +20,7 @@ from empiar_mirror.index.portal import (
     chart_pages,
     descriptions,
     home,
+    labels,
     limits,
     links,
     metadata,
@@ -59,6 +60,9 @@ def prepare_jinja2_environment(env):
     env.globals["portal_first_sentence"] = descriptions.first_sentence
     env.globals["portal_labels"] = {a.front_door: a.records for a in ARCHIVES.values()}
     env.globals["portal_status_words"] = links.STATUS_WORDS
+    env.globals["portal_column_label"] = labels.column_label
+    env.globals["portal_value_label"] = labels.value_label
+    env.globals["portal_experiment_types"] = labels.EXPERIMENT_TYPES
     env.globals["portal_retired"] = RETIRED_STATUSES
 
 

@@ -11,6 +11,7 @@ from datasette.utils import tilde_encode
 from markupsafe import Markup
 
 from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR, RETIRED_STATUSES
+from empiar_mirror.index.portal.labels import VALUE_LABELS
 
 TABLE_ARCHIVE = {table: a.key for table, a in BY_FRONT_DOOR.items()}
 TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
@@ -128,6 +129,8 @@ def render_cell(value, column, table, database, datasette) -> Markup | None:
         return Markup('<span class="portal-status{}" title="status {}">{}</span>').format(
             retired, value, STATUS_WORDS[value]
         )
+    if column in VALUE_LABELS and value in VALUE_LABELS[column]:
+        return Markup('<span title="{}">{}</span>').format(value, VALUE_LABELS[column][value])
     if column == "orcid":
         match = ORCID.fullmatch(value.strip())
         if match:

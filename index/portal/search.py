@@ -28,7 +28,9 @@ class Searched:
 
 # The columns a search shows of each front door (others: id, title, status).
 SEARCH_COLUMNS = {
-    "empiar_entries": LEAD_COLUMNS["empiar_entries"],
+    # The status next to the title: an obsolete entry must not pass for a current one.
+    "empiar_entries": ["accession", "title", "status", "replaced_by"]
+    + [c for c in LEAD_COLUMNS["empiar_entries"] if c not in ("accession", "title", "status")],
     "emdb_maps": [
         "emdb_id",
         "title",
