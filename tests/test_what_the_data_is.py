@@ -142,3 +142,25 @@ def test_isotropic_section_stacks_have_a_voxel_size_and_cryo_em_movies_stay_movi
         ).fetchall()
     )
     assert rows == {"EMPIAR-90004": "Image3D 50.0 -", "EMPIAR-90007": "Movie - 50.0"}
+
+
+def test_an_entry_naming_no_map_has_a_sample_at_its_scale(tmp_path):
+    no_map = sample("EMPIAR-90004")  # FIB-SEM of HeLa cells, no EMDB map
+    assert no_map["scale"] == "cell" and not no_map["cross_references"]
+    db = mirror(
+        tmp_path / "m.db", ("EMPIAR-90004", no_map), ("EMPIAR-90007", sample("EMPIAR-90007"))
+    )
+    samples = db.execute(
+        "select s.id, s.sample_type, ss.role, es.experiment_id from sample s "
+        "join study_sample ss on ss.sample_id = s.id "
+        "join experiment_sample es on es.sample_id = s.id where s.id like 'empiar:%'"
+    ).fetchall()
+    # EMPIAR-90007 names its map, whose own sample says more: it gets none from its scale.
+    assert samples == [
+        (
+            "empiar:EMPIAR-90004/sample",
+            "cell",
+            "target",
+            "empiar:EMPIAR-90004/experiment",
+        )
+    ]

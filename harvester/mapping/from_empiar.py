@@ -21,11 +21,13 @@ from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
     DataTypeEnum,
     ExperimentalMethodEnum,
+    ExperimentSampleRoleEnum,
     FileFormatEnum,
     InputTypeEnum,
     OrganizationRoleEnum,
     PersonRoleEnum,
     ProcessingStatusEnum,
+    SampleRoleEnum,
     TechniqueEnum,
 )
 from empiar_mirror.index.lambda_ber.record import (
@@ -224,6 +226,32 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     return records
 
 
+def _scale_sample(entry: Entry, dataset_id: str, emdb_ids: list[str]) -> list[lb._Model]:
+    """A Sample from EMPIAR's `scale` for an entry naming no EMDB map: all that is known of
+    what was imaged (a map's own sample, when there is one, says much more)."""
+    sample_type = vocab.SCALE_SAMPLE_TYPE.get((entry.scale or "").lower())
+    if emdb_ids or sample_type is None:
+        return []
+    sample_id = f"{dataset_id}/sample"
+    return [
+        lb.Sample(
+            id=sample_id,
+            title=entry.title,
+            description=f"EMPIAR scale: {entry.scale}",
+            sample_code=entry.accession,
+            sample_type=sample_type,
+        ),
+        lb.StudySampleAssociation(
+            study_id=f"{dataset_id}/study", sample_id=sample_id, role=SampleRoleEnum.target
+        ),
+        lb.ExperimentSampleAssociation(
+            experiment_id=f"{dataset_id}/experiment",
+            sample_id=sample_id,
+            role=ExperimentSampleRoleEnum.target,
+        ),
+    ]
+
+
 def successor(entry: Entry) -> str | None:
     """The entry that replaced an obsolete one, as its text names it."""
     if entry.status != OBSOLETE:
@@ -374,6 +402,7 @@ def map_entry(entry: Entry) -> Mapped:
     records += _experiment(entry, dataset_id, number)
     records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
     records += _imagesets(entry, dataset_id, experiment_id, number)
+    records += _scale_sample(entry, dataset_id, emdb_ids)
     # EMPIAR is the authoritative side of the link: its data collection fed these maps'
     # reconstructions, and its imagesets were their raw input (which imageset fed which map is
     # a fair guess only for an entry linking few maps).
