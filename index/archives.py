@@ -104,6 +104,7 @@ LINKS = (
     Link(PDB, ASSOCIATED_MAP, EMDB),
     Link(PDB, REPLACES, PDB),
     Link(PDB, REPLACED_BY, PDB, column="replaced_by"),
+    Link(EMPIAR, REPLACED_BY, EMPIAR, column="replaced_by"),
 )
 # Two archives' records linked through a third besides directly: an entry and the models fitted
 # into its maps.
@@ -119,3 +120,13 @@ MERGE_PRIORITY = ("empiar", "emdb", "pdb")
 # its route, a withdrawn map, an entry gone from the listings. Its front-door `status` says it;
 # archives' own statuses (REL, OBS, HPUB, ...) are kept as served.
 NOT_PUBLIC = "not public"
+# Front-door statuses of records that are no longer current: obsolete (EMPIAR, EMDB and the PDB
+# say OBS), withdrawn, or no longer served. Search ranks them last; canned queries and charts
+# leave them out unless asked.
+RETIRED_STATUSES = ("OBS", "WDRN", NOT_PUBLIC)
+
+
+def current_sql(alias: str) -> str:
+    """An SQL condition: the front-door row `alias` is current (not retired)."""
+    marks = ", ".join(f"'{s}'" for s in RETIRED_STATUSES)
+    return f"coalesce({alias}.status, '') not in ({marks})"

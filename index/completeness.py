@@ -8,10 +8,11 @@ movies, a gain reference where movies are stored as raw counts, the detector, a 
 the raw data behind EMDB maps, a DOI and ORCIDs.
 
 Each rule reads one entry's rows (its data_file imagesets with EMPIAR's values verbatim in the
-x_ columns, its people, publications, linked maps and their doses, its front-door row) and says
-passed, failed, or does not apply (None: a tomogram has no dose to state), with a one-line
-detail. `refresh` writes `metadata_check` and `empiar_entries.completeness` (the percentage of
-the rules that apply which pass) and `completeness_bin`, touching only the rows that change.
+x_ columns, its people, publications and their details, linked maps and their doses, its
+front-door row) and says passed, failed, or does not apply (None: a tomogram has no dose to
+state), with a one-line detail. `refresh` writes `metadata_check` and
+`empiar_entries.completeness` (the percentage of the rules that apply which pass) and
+`completeness_bin`, touching only the rows that change.
 """
 
 from __future__ import annotations
@@ -197,6 +198,11 @@ def _gain_reference(entry: Entry) -> Verdict:
         text = f"{imageset['title'] or ''}\n{imageset['description'] or ''}"
         if _GAIN.search(text) and not _NO_GAIN.search(text):
             return True, f"{_label(imageset)} names a gain reference"
+    # The citation's details describe the data collection in some entries.
+    for publication in entry.publications:
+        text = publication["description"] or ""
+        if _GAIN.search(text) and not _NO_GAIN.search(text):
+            return True, "the citation's details name a gain reference"
     kind = raw[0]["x_voxel_type"]
     return False, f"{_label(raw[0])}: {kind} movies, and no imageset names a gain reference"
 
@@ -326,7 +332,7 @@ def load(db: Database, first: str, last: str, doses: dict[str, float]) -> dict[s
             person["roles"].add(r["role"])
     for r in rows(
         db,
-        "select sp.study_id, p.doi, p.unpublished from study_publication sp "
+        "select sp.study_id, p.doi, p.unpublished, p.description from study_publication sp "
         "join publication p on p.id = sp.publication_id where sp.study_id >= ? "
         "and sp.study_id < ? order by sp.study_id, sp.is_primary desc, p.id",
         ids,

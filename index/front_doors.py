@@ -35,14 +35,20 @@ MAP_METHOD_ORDER = (
 )
 
 
+RESOLUTION_BINS = ((2, "<2 Å"), (3, "2–3 Å"), (4, "3–4 Å"), (6, "4–6 Å"), (10, "6–10 Å"))
+LAST_RESOLUTION_BIN = ">10 Å"
+# The bins best first, as a reader scans them (a facet would order them by count).
+RESOLUTION_BIN_ORDER = (*(label for _, label in RESOLUTION_BINS), LAST_RESOLUTION_BIN)
+
+
 def resolution_bin(resolution: float | None) -> str | None:
     """Text bins for faceting: [2, 3) is "2–3 Å"."""
     if resolution is None:
         return None
-    for limit, label in ((2, "<2 Å"), (3, "2–3 Å"), (4, "3–4 Å"), (6, "4–6 Å"), (10, "6–10 Å")):
+    for limit, label in RESOLUTION_BINS:
         if resolution < limit:
             return label
-    return ">10 Å"
+    return LAST_RESOLUTION_BIN
 
 
 def write_own(db: Database, archive: Archive, row: dict[str, Any], changed_at: str) -> None:
@@ -168,8 +174,10 @@ def _refresh_entries(
             "experimental_method": entry["own_experimental_method"],
         }
         new.update(_technique(entry, own, linked_maps))
+        instruments = ("microscope", "microscope_family", "detector", "detector_family")
         words = [
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
+            *distinct(m[c] for m in linked_maps for c in instruments),
             *(o for m in linked_maps for o in json_list(m["organisms"])),
             *(w for p in pdb_ids for w in (p, (models.get(p) or {}).get("title"))),
         ]

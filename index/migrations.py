@@ -969,3 +969,40 @@ def m011_table_counts(db: Database) -> None:
     )
     # A file upgraded here is served with its counts before its next harvest writes them.
     table_counts.write(db)
+
+
+_V12_STATUS_AND_INSTRUMENTS = """
+-- The entry an obsolete EMPIAR entry names as its successor (record_link holds the link too).
+ALTER TABLE empiar_entries ADD COLUMN replaced_by TEXT;
+-- A model's microscopes and detectors, as served and by family, for its search index.
+ALTER TABLE pdb_models ADD COLUMN instrument_text TEXT;
+-- The mapped values are filled by `empiar-mirror reindex` (or as each record changes), the
+-- gathered ones (an entry's linked instruments in linked_text) by the next refresh.
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+# The search indexes of maps and models gain the instruments, by name and by family, so a
+# search for `Krios`, `K3` or `Falcon 4` finds every record however the archive spells it.
+SEARCH_INDEXES = {
+    "emdb_maps": [
+        "emdb_id",
+        "title",
+        "sample_name",
+        "organisms",
+        "microscope",
+        "software",
+        "detector",
+        "microscope_family",
+        "detector_family",
+    ],
+    "pdb_models": ["pdb_id", "title", "instrument_text"],
+}
+
+
+@_migration
+def m012_status_successors_and_instrument_search(db: Database) -> None:
+    _execute_all(db, _V12_STATUS_AND_INSTRUMENTS)
+    for table, columns in SEARCH_INDEXES.items():
+        db[table].disable_fts()
+        db[table].enable_fts(columns, tokenize="porter", create_triggers=True)
+        search_triggers_on_their_columns(db, table)

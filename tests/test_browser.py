@@ -100,9 +100,16 @@ def test_search_box_returns_the_expected_entries(page, base_url):
     page.wait_for_url(re.compile(r"/-/search\?q=Lassa"))
 
     def ids(table):
-        return sorted(page.locator(f"#results-{table} a.portal-id").all_inner_texts())
+        rows = page.locator(f"#results-{table} tbody tr")
+        return [rows.nth(i).locator("a.portal-id").first.inner_text() for i in range(rows.count())]
 
+    # Best first: the current entry before the obsolete one it superseded, which says so.
     assert ids("empiar_entries") == ["EMPIAR-90022", "EMPIAR-90029"]
+    obsolete = page.locator("#results-empiar_entries tbody tr").nth(1)
+    assert obsolete.locator("td[data-column=status]").inner_text() == "obsolete"
+    assert obsolete.locator("td[data-column=replaced_by] a.portal-id").inner_text() == (
+        "EMPIAR-90022"
+    )
     assert ids("emdb_maps") == ["EMD-25107"]
     assert ids("pdb_models") == ["7SGD"]
 
@@ -134,7 +141,7 @@ def test_charts_render_offline(page, base_url):
         assert box and box["width"] > 100 and box["height"] > 50
         assert chart.locator("rect.bar").count() > 0
     microscopes = page.locator("#chart-microscopes rect.bar").first
-    assert microscopes.locator("title").text_content() == "Titan Krios: 11"
+    assert microscopes.locator("title").text_content() == "Titan Krios: 10"  # current entries
     assert page.outside == []  # nothing fetched from anywhere else: no CDN
 
 

@@ -225,8 +225,10 @@ def test_empiar_10442_every_own_row_is_in_the_document(db, db_path):
         "attribute": {"id": "empiar:experiment_type", "label": "experiment_type"},
         "value": "SBF-SEM",
     } in experiment["additional_properties"]
-    (size,) = experiment["additional_metrics"]
+    size, *sections = experiment["additional_metrics"]
     assert size["attribute"]["id"] == "empiar:dataset_size" and size["unit"] == "bytes"
+    # Each section stack's thickness, as its details state it (0.04 um).
+    assert [(m["numeric_value"], m["unit"]) for m in sections] == [(400.0, "Angstroms")] * 4
 
     # Multivalued slots of the study, from their child tables.
     (study,) = doc["studies"]

@@ -60,10 +60,12 @@ def test_recorded_10442_files_images_and_experiment():
     assert [f.id for f in files] == [f"empiar:EMPIAR-10442/imageset/{k}" for k in range(1, 5)]
     first = files[0]
     assert first.file_path == "https://ftp.ebi.ac.uk/empiar/world_availability/10442/data/MRC_Files"
-    assert (first.file_format, first.data_type, first.x_frames_per_image) == ("mrc", "movie", 1061)
+    # An SBF-SEM section stack, filed as `micrographs - multiframe`: a volume, not a movie.
+    assert (first.file_format, first.data_type) == ("mrc", "raw_data")
+    assert first.x_frames_per_image == 1061
     image = of_type(m, lb.Image)[0]
-    assert image.image_type == "Movie"
-    assert image.frames.numeric_value == 1061 and image.pixel_size.unit == "Angstroms"
+    assert image.image_type == "Image3D" and image.frames is None
+    assert image.dimensions_z.numeric_value == 1061 and image.pixel_size.unit == "Angstroms"
     experiment = of_type(m, lb.ExperimentRun)[0]
     assert (experiment.technique, experiment.experiment_code) == (
         "electron_microscopy",

@@ -282,13 +282,16 @@ def test_default_facets_and_charts_use_the_families(harvested_db):
     ns = "{http://www.w3.org/2000/svg}"
     bars = [el for el in svg.iter(f"{ns}rect") if el.get("class") == "bar"]
     assert [b.find(f"{ns}title").text for b in bars] == [
-        "Titan Krios: 11",
+        "Titan Krios: 10",  # current entries: the obsolete EMPIAR-90029 is left out
         "CRYO ARM 300: 1",
         "Glacios: 1",
         "Talos Arctica: 1",
     ]
     links = [a.get("href") for a in svg.iter(f"{ns}a")]
-    assert "/mirror/empiar_entries?microscope_families__arraycontains=Titan+Krios" in links
+    assert (
+        "/mirror/empiar_entries?microscope_families__arraycontains=Titan+Krios"
+        "&status__notin=OBS%2CWDRN%2Cnot+public"
+    ) in links
     # The family array renders as links that filter by it.
     html = datasette_get(harvested_db, "/mirror/empiar_entries?accession=EMPIAR-90017").text
     assert "microscope_families__arraycontains=Glacios" in html
@@ -338,6 +341,16 @@ def test_reindex_fills_the_new_columns_of_a_file_harvested_before(harvested_db, 
     # The file as the version before this migration left it.
     conn = sqlite3.connect(db)
     with conn:
+        # Migration 012 came later: undo it too (its search triggers read these columns).
+        for table in ("emdb_maps", "pdb_models"):
+            for trigger in ("ai", "ad", "au"):
+                conn.execute(f"drop trigger {table}_{trigger}")
+        conn.execute("alter table empiar_entries drop column replaced_by")
+        conn.execute("alter table pdb_models drop column instrument_text")
+        conn.execute(
+            "delete from _sqlite_migrations "
+            "where name = 'm012_status_successors_and_instrument_search'"
+        )
         for table, columns in NEW_COLUMNS.items():
             for column in columns[1:]:
                 conn.execute(f"alter table {table} drop column {column}")

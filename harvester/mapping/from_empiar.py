@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
-from empiar_mirror.harvester.mapping import vocab
+from empiar_mirror.harvester.mapping import vocab, volume_em
 from empiar_mirror.harvester.mapping.common import (
     People,
     emdb_id,
@@ -12,18 +13,21 @@ from empiar_mirror.harvester.mapping.common import (
     organization,
     publication,
 )
-from empiar_mirror.harvester.raw.empiar import Contact, Entry
+from empiar_mirror.harvester.raw.empiar import Contact, Entry, Imageset
 from empiar_mirror.harvester.raw.normalize import iso_date, normalize_pdb_id, parse_size_bytes
 from empiar_mirror.index.archives import EMPIAR
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
     DatabaseNameEnum,
+    DataTypeEnum,
     ExperimentalMethodEnum,
+    ExperimentSampleRoleEnum,
     FileFormatEnum,
     InputTypeEnum,
     OrganizationRoleEnum,
     PersonRoleEnum,
     ProcessingStatusEnum,
+    SampleRoleEnum,
     TechniqueEnum,
 )
 from empiar_mirror.index.lambda_ber.record import (
@@ -36,6 +40,10 @@ from empiar_mirror.index.lambda_ber.record import (
 
 # Public locations, not the configured endpoints: rows must say where the data really lives.
 FILES_BASE = "https://ftp.ebi.ac.uk/empiar/world_availability"
+# EMPIAR has no field for an obsolete entry's successor: its curators write it in the entry's
+# text ("Obsoleted: …; superseded by EMPIAR-90022").
+_SUCCESSOR = re.compile(r"\b(?:superseded|replaced)\s+by\s+(EMPIAR-[0-9]+)", re.IGNORECASE)
+OBSOLETE = "OBS"
 # An entry linking more maps than this names no imageset as any one map's input, only its
 # experiment: its rows stay linear in its size, not maps x imagesets (1,200 x 1,200 = 1.44 M).
 MAX_MAPS_WITH_INPUTS = 10
@@ -112,6 +120,9 @@ def _publications(entry: Entry, study_id: str, dataset_id: str) -> list[lb._Mode
             doi=cit.doi,
             pubmed_id=cit.pubmedid,
             title=cit.title,
+            # EMPIAR's free text on the publication: in real entries it names the microscope,
+            # detector, defocus range and dose.
+            description=cit.details,
             authors=[a.name for a in cit.authors if a.name],
             journal=cit.journal,
             journal_abbreviation=cit.journal_abbreviation,
@@ -127,11 +138,32 @@ def _publications(entry: Entry, study_id: str, dataset_id: str) -> list[lb._Mode
     return records
 
 
+def _depth(iset: Imageset) -> float | None:
+    """A volume's z-slices (API-NOTES §1.9); EMPIAR writes `frames_per_image: 1` for volumes
+    whose depth it does not state, and no volume is one pixel deep."""
+    frames = iset.frames_per_image
+    return frames if frames and frames > 1 else None
+
+
+def _voxel_size(iset: Imageset, stack: bool) -> float | None:
+    """A volume's voxel edge in Å: the pixel size of a reconstructed volume; for a section
+    stack only when its sections are as thick as its pixels are wide (isotropic voxels)."""
+    if not stack:
+        return iset.pixel_width
+    thickness = volume_em.section_thickness(iset.details)
+    square = iset.pixel_width is not None and iset.pixel_height in (None, iset.pixel_width)
+    return iset.pixel_width if square and thickness == iset.pixel_width else None
+
+
 def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     records: list[lb._Model] = []
     for k, iset in enumerate(entry.imagesets, start=1):
         file_id = f"{dataset_id}/imageset/{k}"
-        data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
+        stack = volume_em.is_section_stack(entry.experiment_type, iset.category)
+        if stack:
+            data_type, image_type = DataTypeEnum.raw_data, "Image3D"
+        else:
+            data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
         directory = (iset.directory or "").lstrip("/")
         name = iset.name or directory.rstrip("/").rsplit("/", 1)[-1] or f"imageset {k}"
         records.append(
@@ -169,17 +201,71 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
                 title=iset.name,
                 image_type=image_type,
                 file_name=name,
-                pixel_size=None if is_3d else lb.qv(iset.pixel_width, "Angstroms"),
-                voxel_size=lb.qv(iset.pixel_width, "Angstroms") if is_3d else None,
+                # A section stack's in-plane pixel is known even where its voxel is not.
+                pixel_size=lb.qv(iset.pixel_width, "Angstroms") if stack or not is_3d else None,
+                voxel_size=lb.qv(_voxel_size(iset, stack), "Angstroms") if is_3d else None,
                 dimensions_x=lb.qv(iset.image_width, "pixels"),
                 dimensions_y=lb.qv(iset.image_height, "pixels"),
-                # A volume's frames are its z-slices (API-NOTES §1.9).
-                dimensions_z=lb.qv(iset.frames_per_image, "pixels") if is_3d else None,
+                dimensions_z=lb.qv(_depth(iset), "pixels") if is_3d else None,
                 frames=lb.qv(iset.frames_per_image, "frames") if image_type == "Movie" else None,
                 x_data_file_id=file_id,
             )
         )
+        thickness = volume_em.section_thickness(iset.details) if stack else None
+        if thickness is not None:
+            records.append(
+                lb.AdditionalMetric(
+                    owner_table="experiment_run",
+                    owner_id=experiment_id,
+                    attribute_id=f"empiar:imageset/{k}/section_thickness",
+                    attribute_label=f"section thickness, imageset {k}",
+                    numeric_value=thickness,
+                    unit="Angstroms",
+                )
+            )
     return records
+
+
+def _scale_sample(entry: Entry, dataset_id: str, emdb_ids: list[str]) -> list[lb._Model]:
+    """A Sample from EMPIAR's `scale` for an entry naming no EMDB map: all that is known of
+    what was imaged (a map's own sample, when there is one, says much more)."""
+    sample_type = vocab.SCALE_SAMPLE_TYPE.get((entry.scale or "").lower())
+    if emdb_ids or sample_type is None:
+        return []
+    sample_id = f"{dataset_id}/sample"
+    return [
+        lb.Sample(
+            id=sample_id,
+            title=entry.title,
+            description=f"EMPIAR scale: {entry.scale}",
+            sample_code=entry.accession,
+            sample_type=sample_type,
+        ),
+        lb.StudySampleAssociation(
+            study_id=f"{dataset_id}/study", sample_id=sample_id, role=SampleRoleEnum.target
+        ),
+        lb.ExperimentSampleAssociation(
+            experiment_id=f"{dataset_id}/experiment",
+            sample_id=sample_id,
+            role=ExperimentSampleRoleEnum.target,
+        ),
+    ]
+
+
+def successor(entry: Entry) -> str | None:
+    """The entry that replaced an obsolete one, as its text names it."""
+    if entry.status != OBSOLETE:
+        return None
+    texts = [
+        entry.title,
+        *(t for i in entry.imagesets for t in (i.name, i.details)),
+        *(c.details for c in entry.citation),
+    ]
+    for text in texts:
+        match = _SUCCESSOR.search(text or "")
+        if match and match.group(1).upper() != entry.accession:
+            return match.group(1).upper()
+    return None
 
 
 def _own_technique(entry: Entry) -> tuple[TechniqueEnum, ExperimentalMethodEnum | None, str]:
@@ -195,7 +281,12 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
     technique, method, _ = _own_technique(entry)
     collected = [i for i in entry.imagesets if i.category in vocab.COLLECTION_CATEGORIES]
     first = collected[0] if collected else None
-    movies = [i for i in collected if i.category == "micrographs - multiframe"]
+    movies = [
+        i
+        for i in collected
+        if i.category == "micrographs - multiframe"
+        and not volume_em.is_section_stack(entry.experiment_type, i.category)
+    ]
     n_images = sum(i.num_images_or_tilt_series or 0 for i in collected) if collected else None
     records: list[lb._Model] = [
         lb.ExperimentRun(
@@ -211,7 +302,14 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
             number_of_images=lb.qv(n_images, "images"),
         )
     ]
-    properties = {"experiment_type": entry.experiment_type, "scale": entry.scale}
+    # Status and its dates have no lambda-ber slot: a reader of the export learns them here.
+    properties = {
+        "experiment_type": entry.experiment_type,
+        "scale": entry.scale,
+        "status": entry.status,
+        "obsolete_date": iso_date(entry.obsolete_date),
+        "superseded_by": successor(entry),
+    }
     records += [
         lb.AdditionalProperty(
             owner_table="experiment_run",
@@ -304,6 +402,7 @@ def map_entry(entry: Entry) -> Mapped:
     records += _experiment(entry, dataset_id, number)
     records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
     records += _imagesets(entry, dataset_id, experiment_id, number)
+    records += _scale_sample(entry, dataset_id, emdb_ids)
     # EMPIAR is the authoritative side of the link: its data collection fed these maps'
     # reconstructions, and its imagesets were their raw input (which imageset fed which map is
     # a fair guess only for an entry linking few maps).
@@ -346,6 +445,7 @@ def map_entry(entry: Entry) -> Mapped:
         "release_date": release,
         "update_date": iso_date(entry.update_date),
         "obsolete_date": iso_date(entry.obsolete_date),
+        "replaced_by": successor(entry),
         "release_year": int(release[:4]) if release else None,
         "dataset_size": entry.dataset_size,
         "dataset_size_bytes": parse_size_bytes(entry.dataset_size),

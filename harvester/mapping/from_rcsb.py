@@ -10,6 +10,7 @@ from empiar_mirror.harvester.mapping.common import (
     publication,
     slug,
 )
+from empiar_mirror.harvester.mapping.instruments import detector_family, microscope_family
 from empiar_mirror.harvester.raw.rcsb import Holdings, RcsbEntry
 from empiar_mirror.index.archives import NOT_PUBLIC, PDB
 from empiar_mirror.index.lambda_ber import models as lb
@@ -31,6 +32,7 @@ from empiar_mirror.index.lambda_ber.record import (
     REPLACES,
     SELF,
     Mapped,
+    distinct,
 )
 
 MODEL_FILE = "https://files.rcsb.org/download/{pdb_id}.cif"
@@ -251,6 +253,18 @@ def map_rcsb(e: RcsbEntry) -> Mapped:
         method=vocab.METHOD_LABEL.get(method, e.reconstruction_method or e.method),
         resolution_a=e.resolution,
         release_date=e.release_date,
+        # Searched: a model is found by its instruments as served and by family.
+        instrument_text="\n".join(
+            distinct(
+                [
+                    e.microscope,
+                    microscope_family(e.microscope),
+                    e.detector,
+                    detector_family(e.detector),
+                ]
+            )
+        )
+        or None,
     )
     return Mapped("pdb", e.pdb_id, dataset_id, records, front_door)
 
@@ -266,6 +280,7 @@ def pdb_front_door(pdb_id: str, *, status: str | None, replaced_by: str | None =
         "release_date": None,
         "replaced_by": replaced_by,
         "pdb_url": PDB.page(pdb_id),
+        "instrument_text": None,
     }
 
 

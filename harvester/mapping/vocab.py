@@ -215,6 +215,16 @@ GRID_MATERIAL: dict[str, GridMaterialEnum] = {
 }
 SYMMETRY = {s.value for s in SymmetryEnum}
 
+# EMPIAR's `scale` -> SampleTypeEnum, for the Sample of an entry that names no EMDB map (whose
+# own sample would say more). `organism` and unknown scales have no sample type: no Sample.
+SCALE_SAMPLE_TYPE: dict[str, SampleTypeEnum] = {
+    "molecule": SampleTypeEnum.complex,
+    "virus": SampleTypeEnum.virus,
+    "organelle": SampleTypeEnum.organelle,
+    "cell": SampleTypeEnum.cell,
+    "tissue": SampleTypeEnum.tissue,
+}
+
 # EMDB supramolecule kinds and RCSB assembly types -> SampleTypeEnum.
 SAMPLE_TYPE: dict[str, SampleTypeEnum] = {
     "complex_supramolecule": SampleTypeEnum.complex,

@@ -3,11 +3,14 @@
 No value may stop a record from landing: a number no column can hold (NaN, Infinity, an integer
 beyond MAX_INTEGER, a size beyond MAX_SIZE_BYTES) is set aside, i.e. read as absent and named to
 whoever is collecting (`setting_aside`); control characters are stripped from text; linked ids
-that do not fit their archive's pattern are dropped, so they never become URLs or links.
+that do not fit their archive's pattern are dropped, so they never become URLs or links; HTML
+entities are decoded (EMPIAR serves some text escaped, `Molecular &amp;amp; Cell Biology`), so
+names, search and merge keys see one spelling.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterator
@@ -35,6 +38,9 @@ _INT_TEXT_RE = re.compile(r"-?[0-9]+(\.0+)?")
 # C0 and C1 controls and DEL, but tab and newline: they break terminals, XML and some clients.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHOWN_CHARS = 40
+# EMPIAR escapes some text twice over; no text is escaped more than this, and the bound keeps a
+# hostile `&amp;amp;amp;…` linear.
+MAX_UNESCAPES = 3
 
 _set_aside: ContextVar[list[str] | None] = ContextVar("set_aside", default=None)
 
@@ -81,7 +87,15 @@ def bounded(value: int, original: Any = None, field: str | None = None) -> int |
 
 
 def clean_text(text: str) -> str:
-    """The text without control characters (tab and newline are kept)."""
+    """The text as a reader sees it: HTML entities decoded, then control characters (which an
+    entity may spell) stripped; tab and newline are kept."""
+    for _ in range(MAX_UNESCAPES):
+        if "&" not in text:
+            break
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
     return _CONTROL_RE.sub("", text)
 
 

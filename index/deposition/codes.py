@@ -75,6 +75,10 @@ CATEGORY_OF_DATA_TYPE = {
     "volume": "reconstructed volumes",
 }
 CATEGORY_OF_3D_PARTICLES = "subtomograms"
+# A raw 3D stack is a volume EM section stack, which EMPIAR files as multiframe micrographs.
+CATEGORY_OF_3D_RAW_DATA = "micrographs - multiframe"
+# EMPIAR's frames per image of a volume whose depth is not stated.
+UNSTATED_VOLUME_FRAMES = 1
 # lambda-ber DataFile.file_format -> EMPIAR format code, for the header and the data alike: EMPIAR
 # codes the two in pairs (T8 is an XML header with Big Data Viewer HDF5 data), and its only HDF5
 # and `img` formats are BDV and SMV. Other formats but `other` become ('OT', NAME).

@@ -10,6 +10,7 @@ from typing import Any
 from empiar_mirror.index.deposition.codes import (
     CATEGORIES,
     CATEGORY_OF_3D_PARTICLES,
+    CATEGORY_OF_3D_RAW_DATA,
     CATEGORY_OF_DATA_TYPE,
     DATA_FORMATS,
     EMDB_TECHNIQUES,
@@ -18,6 +19,7 @@ from empiar_mirror.index.deposition.codes import (
     FORMAT_CODE_OF_FILE_FORMAT,
     HEADER_FORMATS,
     SCALES,
+    UNSTATED_VOLUME_FRAMES,
     VOXEL_TYPES,
 )
 from empiar_mirror.index.deposition.countries import country_code
@@ -168,10 +170,13 @@ def _imageset(
 ) -> dict[str, Any]:
     """The imageset of one data file of raw data."""
     is_3d = "voxel_size" in image or "dimensions_z" in image
+    data_type = data_file.get("data_type", "")
     category = stripped(data_file.get("x_empiar_category")) or (
         CATEGORY_OF_3D_PARTICLES
-        if is_3d and data_file.get("data_type") == "particles"
-        else CATEGORY_OF_DATA_TYPE.get(data_file.get("data_type", ""))
+        if is_3d and data_type == "particles"
+        else CATEGORY_OF_3D_RAW_DATA
+        if is_3d and data_type == "raw_data"
+        else CATEGORY_OF_DATA_TYPE.get(data_type)
     )
     file_format = data_file.get("file_format")
     code = FORMAT_CODE_OF_FILE_FORMAT.get(file_format or "")
@@ -182,9 +187,12 @@ def _imageset(
         if isinstance(file_format, str) and file_format not in ("", "other")
         else None
     )
-    pixel = _angstroms(image.get("voxel_size" if is_3d else "pixel_size"))
+    # A section stack states its in-plane pixel even where its voxel is not cubic.
+    pixel = _angstroms(image.get("pixel_size")) or _angstroms(image.get("voxel_size"))
     derived = {
-        "frames_per_image": _count(image.get("frames")) or _count(image.get("dimensions_z")),
+        "frames_per_image": _count(image.get("frames"))
+        or _count(image.get("dimensions_z"))
+        or (UNSTATED_VOLUME_FRAMES if is_3d else None),
         "pixel_width": pixel,
         # lambda-ber's one pixel size is that of a square pixel.
         "pixel_height": pixel,

@@ -17,17 +17,19 @@ from urllib.parse import urlencode
 from datasette import Response, hookimpl
 from datasette.utils import urlsafe_components
 
-from empiar_mirror.index.archives import ARCHIVES
+from empiar_mirror.index.archives import ARCHIVES, RETIRED_STATUSES
 from empiar_mirror.index.portal import (
     admission,
     chart_pages,
     descriptions,
     feed,
     home,
+    labels,
     limits,
     links,
     metadata,
     page_cache,
+    query_inputs,
     row_pages,
     search,
     table_page,
@@ -62,6 +64,11 @@ def prepare_jinja2_environment(env):
     env.globals["portal_md"] = descriptions.inline_markdown
     env.globals["portal_first_sentence"] = descriptions.first_sentence
     env.globals["portal_labels"] = {a.front_door: a.records for a in ARCHIVES.values()}
+    env.globals["portal_status_words"] = links.STATUS_WORDS
+    env.globals["portal_column_label"] = labels.column_label
+    env.globals["portal_value_label"] = labels.value_label
+    env.globals["portal_experiment_types"] = labels.EXPERIMENT_TYPES
+    env.globals["portal_retired"] = RETIRED_STATUSES
 
 
 @hookimpl
@@ -104,6 +111,10 @@ def extra_template_vars(view_name, table, database, request, datasette):
             pk = urlsafe_components(request.url_vars["pks"])[0]
             db = datasette.get_database(db_name)
             found["portal_row"] = await row_pages.row_details(db, table, pk)
+        # Datasette 0.65 serves a canned query through its table view, with no table named.
+        query_name = request.url_vars.get("table") if request is not None else None
+        if view_name == "table" and table is None and query_name:
+            found["portal_input_problems"] = query_inputs.problems(request.args)
         return found
 
     return inner

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from empiar_mirror.index import completeness
+from empiar_mirror.index.archives import RETIRED_STATUSES, current_sql
 
 # Colour-blind-safe palette (Okabe-Ito); "other" is always grey.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
@@ -271,31 +272,39 @@ CHARTS = [
 CHART_SLUGS = {c.slug: c for c in CHARTS}
 
 
-def _table_url(table_url: str, **filters) -> str:
-    return f"{table_url}?{urlencode(filters)}"
+# The table's filter that leaves out what `current_sql` does, for the bars' links.
+CURRENT_FILTER = {"status__notin": ",".join(RETIRED_STATUSES)}
 
 
-async def render(slug: str, db, table_url: str) -> Markup:
+async def render(slug: str, db, table_url: str, include_obsolete: bool = False) -> Markup:
     """Query `db` (a datasette Database) and draw chart `slug`; bars link to the filtered
-    `empiar_entries` table at `table_url`."""
+    `empiar_entries` table at `table_url`. Current entries only, unless `include_obsolete`."""
     spec = CHART_SLUGS[slug]
+    current = "1" if include_obsolete else current_sql("e")
+    kept = {} if include_obsolete else CURRENT_FILTER
+
+    def entries_url(url: str, **filters) -> str:
+        """The table at `url` filtered, keeping what the chart left out, out."""
+        return f"{url}?{urlencode({**filters, **kept})}"
+
     if slug == "releases":
         rows = (
             await db.execute(
                 "select release_year, experiment_type, count(*) "
-                "from empiar_entries where release_year is not null group by 1, 2"
+                f"from empiar_entries e where release_year is not null and {current} group by 1, 2"
             )
         ).rows
-        return _releases(spec, [tuple(r) for r in rows], table_url)
+        return _releases(spec, [tuple(r) for r in rows], table_url, entries_url)
     if slug == "resolution":
         rows = (
             await db.execute(
-                "select resolution_bin, count(*) from empiar_entries "
-                "where resolution_bin is not null group by 1 order by min(resolution_best_a)"
+                "select resolution_bin, count(*) from empiar_entries e "
+                f"where resolution_bin is not null and {current} "
+                "group by 1 order by min(resolution_best_a)"
             )
         ).rows
         cats = [r[0] for r in rows]
-        hrefs = {(r[0], "entries"): _table_url(table_url, resolution_bin=r[0]) for r in rows}
+        hrefs = {(r[0], "entries"): entries_url(table_url, resolution_bin=r[0]) for r in rows}
         return column_chart(
             spec.title, slug, cats, {"entries": [r[1] for r in rows]}, hrefs, "entries"
         )
@@ -305,11 +314,12 @@ async def render(slug: str, db, table_url: str) -> Markup:
         rows = (
             await db.execute(
                 f"select j.value, count(distinct e.accession) from empiar_entries e, "
-                f"json_each(e.{column}) j group by 1 order by 2 desc, 1 limit {TOP_N}"
+                f"json_each(e.{column}) j where {current} "
+                f"group by 1 order by 2 desc, 1 limit {TOP_N}"
             )
         ).rows
         bars = [
-            Bar(r[0], r[1], _table_url(table_url, **{f"{column}__arraycontains": r[0]}))
+            Bar(r[0], r[1], entries_url(table_url, **{f"{column}__arraycontains": r[0]}))
             for r in rows
         ]
         return bar_chart(spec.title, slug, bars)
@@ -322,7 +332,8 @@ async def render(slug: str, db, table_url: str) -> Markup:
         rows = (
             await db.execute(
                 f"select case {cases} else {len(SIZE_BINS) - 1} end as bin, count(*) "
-                "from empiar_entries where dataset_size_bytes is not null group by 1"
+                f"from empiar_entries e where dataset_size_bytes is not null and {current} "
+                "group by 1"
             )
         ).rows
         counts = dict((r[0], r[1]) for r in rows)
@@ -336,14 +347,15 @@ async def render(slug: str, db, table_url: str) -> Markup:
                 filters["dataset_size_bytes__gte"] = lo
             if hi:
                 filters["dataset_size_bytes__lt"] = hi
-            hrefs[(label, "entries")] = _table_url(table_url, **filters)
+            hrefs[(label, "entries")] = entries_url(table_url, **filters)
         values = [counts.get(i, 0) for i in range(len(SIZE_BINS))]
         return column_chart(spec.title, slug, cats, {"entries": values}, hrefs)
     if slug == "completeness":
         rows = (
             await db.execute(
-                "select rule, sum(passed), count(passed) from metadata_check "
-                "where passed is not null group by 1"
+                "select rule, sum(passed), count(passed) from metadata_check c "
+                "join empiar_entries e on e.accession = c.accession "
+                f"where passed is not null and {current} group by 1"
             )
         ).rows
         counts = {r[0]: (r[1], r[2]) for r in rows}
@@ -352,7 +364,7 @@ async def render(slug: str, db, table_url: str) -> Markup:
             Bar(
                 rule.name,
                 round(100 * passed / applied),
-                _table_url(checks_url, rule=rule.name, passed=0),
+                f"{checks_url}?{urlencode({'rule': rule.name, 'passed': 0})}",
                 f"{rule.name}: {passed} of {applied} entries ({100 * passed / applied:.0f} %). "
                 + rule.description,
             )
@@ -369,7 +381,7 @@ async def render(slug: str, db, table_url: str) -> Markup:
 FIRST_RELEASE_YEAR = 1990
 
 
-def _releases(spec: ChartSpec, rows: list[tuple], table_url: str) -> Markup:
+def _releases(spec: ChartSpec, rows: list[tuple], table_url: str, entries_url) -> Markup:
     last = dt.date.today().year + 1
     rows = [r for r in rows if isinstance(r[0], int) and FIRST_RELEASE_YEAR <= r[0] <= last]
     if not rows:
@@ -392,7 +404,7 @@ def _releases(spec: ChartSpec, rows: list[tuple], table_url: str) -> Markup:
         series[name][year - years.start] += n
         if name != "other":
             type_filter = {"experiment_type": raw} if raw else {"experiment_type__isnull": 1}
-            hrefs[(str(year), name)] = _table_url(table_url, release_year=year, **type_filter)
+            hrefs[(str(year), name)] = entries_url(table_url, release_year=year, **type_filter)
         else:
-            hrefs.setdefault((str(year), name), _table_url(table_url, release_year=year))
+            hrefs.setdefault((str(year), name), entries_url(table_url, release_year=year))
     return column_chart(spec.title, spec.slug, [str(y) for y in years], series, hrefs)

@@ -10,7 +10,8 @@ from urllib.parse import quote, urlencode
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
-from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR
+from empiar_mirror.index.archives import ARCHIVES, BY_FRONT_DOOR, RETIRED_STATUSES
+from empiar_mirror.index.portal.labels import VALUE_LABELS
 
 TABLE_ARCHIVE = {table: a.key for table, a in BY_FRONT_DOOR.items()}
 TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
@@ -20,7 +21,18 @@ TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 ID_COLUMNS = {
     **{c: (a.key,) for a in ARCHIVES.values() for c in (a.key_column, a.ids_column)},
     **dict.fromkeys(("accession", "from_accession", "to_accession"), tuple(ARCHIVES)),
-    "replaced_by": ("pdb",),
+    "replaced_by": ("pdb", "empiar"),
+}
+# The archives' status codes in a reader's words; the code stays in the cell's tooltip.
+STATUS_WORDS = {
+    "REL": "released",
+    "OBS": "obsolete",
+    "WDRN": "withdrawn",
+    "HPUB": "on hold until publication",
+    "HOLD": "on hold",
+    "PROC": "being processed",
+    "WAIT": "waiting",
+    "UNARCH": "not archived",
 }
 ARRAY_COLUMNS = {
     *(a.ids_column for a in ARCHIVES.values()),
@@ -134,6 +146,13 @@ def render_cell(value, column, table, database, datasette, row=None) -> Markup |
         return id_link(datasette, database, kind, value) if kind else None
     if column in DOI_COLUMNS and value.removeprefix("doi:").startswith("10."):
         return doi_link(value)
+    if column == "status" and value in STATUS_WORDS:
+        retired = " portal-retired" if value in RETIRED_STATUSES else ""
+        return Markup('<span class="portal-status{}" title="status {}">{}</span>').format(
+            retired, value, STATUS_WORDS[value]
+        )
+    if column in VALUE_LABELS and value in VALUE_LABELS[column]:
+        return Markup('<span title="{}">{}</span>').format(value, VALUE_LABELS[column][value])
     if column == "orcid":
         match = ORCID.fullmatch(value.strip())
         if match:

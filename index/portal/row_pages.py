@@ -9,6 +9,7 @@ from datasette.utils import tilde_encode
 
 from empiar_mirror.index import history, links
 from empiar_mirror.index.archives import BY_FRONT_DOOR
+from empiar_mirror.index.lambda_ber.record import REPLACED_BY
 from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import ORCID, TABLE_PK
 
@@ -50,6 +51,7 @@ async def row_details(db, table: str, pk: str) -> dict | None:
                 for other in links.neighbours(archive)
             ],
             "replaces": links.replaced(conn, archive, pk),
+            "successors": links.named(conn, archive, [pk], REPLACED_BY),
         }
 
     read = await db.execute_fn(related)
@@ -78,6 +80,7 @@ async def row_details(db, table: str, pk: str) -> dict | None:
     out["history"] = await db.execute_fn(
         lambda conn: history.changes(conn, source=archive.key, accession=pk, limit=HISTORY_SHOWN)
     )
+    out["successors"] = read["successors"]
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
     return out

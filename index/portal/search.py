@@ -13,8 +13,8 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
-from empiar_mirror.index.archives import ARCHIVES
-from empiar_mirror.index.portal import database
+from empiar_mirror.index.archives import ARCHIVES, current_sql
+from empiar_mirror.index.portal import database, synonyms
 from empiar_mirror.index.portal.links import TABLE_ARCHIVE, TABLE_PK, archive_of, render_cell
 from empiar_mirror.index.portal.table_page import LEAD_COLUMNS, leading
 
@@ -28,7 +28,9 @@ class Searched:
 
 # The columns a search shows of each front door (others: id, title, status).
 SEARCH_COLUMNS = {
-    "empiar_entries": LEAD_COLUMNS["empiar_entries"],
+    # The status next to the title: an obsolete entry must not pass for a current one.
+    "empiar_entries": ["accession", "title", "status", "replaced_by"]
+    + [c for c in LEAD_COLUMNS["empiar_entries"] if c not in ("accession", "title", "status")],
     "emdb_maps": [
         "emdb_id",
         "title",
@@ -36,9 +38,18 @@ SEARCH_COLUMNS = {
         "method",
         "resolution_a",
         "microscope",
+        "detector",
         "release_date",
     ],
-    "pdb_models": ["pdb_id", "title", "status", "method", "resolution_a", "release_date"],
+    "pdb_models": [
+        "pdb_id",
+        "title",
+        "status",
+        "replaced_by",
+        "method",
+        "resolution_a",
+        "release_date",
+    ],
 }
 SEARCHED = [
     Searched(
@@ -114,13 +125,14 @@ async def _named(db, s: Searched, select: str, q: str) -> list[dict]:
 
 
 async def _matches(db, s: Searched, select: str, match: str, skip: list, limit: int, offset: int):
-    """Full-text matches by rank, but those in `skip`, and how many there are."""
+    """Full-text matches, current records first, each kind by rank; but those in `skip`, and
+    how many there are."""
     pk = TABLE_PK[s.table]
     unless = f" and t.{pk} not in ({', '.join('?' for _ in skip)})" if skip else ""
     source = f"from {s.fts} f join {s.table} t on t.rowid = f.rowid where {s.fts} match ?{unless}"
     rows = await database.rows(
         db,
-        f"select {select} {source} order by f.rank limit ? offset ?",
+        f"select {select} {source} order by not ({current_sql('t')}), f.rank limit ? offset ?",
         [match, *skip, limit, offset],
     )
     count = (await db.execute(f"select count(*) {source}", [match, *skip])).rows[0][0]
@@ -139,7 +151,7 @@ async def search_front_door(db, s: Searched, q: str, limit: int, offset: int = 0
     total, words = len(named), None
     # The named records come first, so the full-text matches start that much later.
     skip, more, start = [r[pk] for r in named], limit - len(rows), max(0, offset - len(named))
-    match = fts_query(q)
+    match = fts_query(synonyms.expand(q))
     if match is None:
         match = words = fts_words(q)
     if match:

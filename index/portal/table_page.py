@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from datasette.utils import path_with_removed_args, path_with_replaced_args
 
+from empiar_mirror.index.front_doors import RESOLUTION_BIN_ORDER
+
 # What a structural biologist scans first: these lead a front door's table page and the rest are
 # one click away; facets likewise.
 LEAD_COLUMNS = {
@@ -21,6 +23,9 @@ LEAD_COLUMNS = {
         "organisms",
         "release_date",
         "dataset_size",
+        # Last, so a laptop's first screen keeps the columns above; obsolete entries also say
+        # so in search results and on their pages.
+        "status",
     ],
 }
 LEAD_FACETS = {
@@ -34,6 +39,9 @@ LEAD_FACETS = {
 }
 # Values a lead facet shows before folding the rest away.
 FACET_VALUES_SHOWN = 5
+# Facets whose values have an order of their own, shown in it rather than by count.
+VALUE_ORDER = {"resolution_bin": RESOLUTION_BIN_ORDER}
+UNORDERED = len(RESOLUTION_BIN_ORDER)
 
 
 def leading(spec: list[str], available) -> list[str]:
@@ -71,7 +79,16 @@ def column_layout(datasette, request, table: str, columns: list[dict]) -> Column
 
 def facet_layout(table: str, facets: list[dict]) -> tuple[list[dict], list[dict]]:
     """Datasette's facet results split into those shown (the lead facets in their order, then
-    any the reader added or chose a value of) and those folded under "more facets"."""
+    any the reader added or chose a value of) and those folded under "more facets"; values with
+    an order of their own (resolution bins) put in it."""
+    for f in facets:
+        if f["name"] in VALUE_ORDER:
+            order = VALUE_ORDER[f["name"]]
+            f["results"].sort(
+                key=lambda v, order=order: (
+                    order.index(v["value"]) if v["value"] in order else UNORDERED
+                )
+            )
     lead = leading(LEAD_FACETS.get(table, ()), {f["name"] for f in facets})
     if not lead:
         return facets, []
