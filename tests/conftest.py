@@ -179,12 +179,27 @@ def datasette_get(db: Path, path: str):
 
     from empiar_mirror.index.serve import make_datasette
 
+    ds = make_datasette(db)
+
     async def go():
-        ds = make_datasette(db)
         await ds.invoke_startup()
         return await ds.client.get(path)
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        close_datasette(ds)
+
+
+def close_datasette(ds) -> None:
+    """Give back what a test's Datasette holds, once its event loop has ended: its threads, with
+    the connection each keeps, then its file connections. SQLite's heap limit, which the portal
+    sets, is for the whole process: a suite that left each instance's connections open would
+    reach it."""
+    if ds.executor is not None:
+        ds.executor.shutdown(wait=True)
+    for db in ds.databases.values():
+        db.close()
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from conftest import (
     GOOD_ENTRIES_COUNT,
     SAMPLE_DIR,
     backup_copy,
+    close_datasette,
     harvest,
     invoke,
     query,
@@ -49,12 +50,16 @@ def copy_of(db: Path, directory: Path, name: str = "copy.db") -> Path:
 def requests(db: Path, paths: list[str], settings: dict | None = None) -> list:
     """The answers of one Datasette serving `db`, to these requests in turn."""
 
+    ds = make_datasette(db, settings=settings)
+
     async def go():
-        ds = make_datasette(db, settings=settings)
         await ds.invoke_startup()
         return [await ds.client.get(path) for path in paths]
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        close_datasette(ds)
 
 
 def sql_path(db: Path, sql: str) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import harvest, query, table_dump
+from conftest import close_datasette, harvest, query, table_dump
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
 from empiar_mirror.index.serve import make_datasette
@@ -160,12 +160,16 @@ def test_extended_pdb_id_and_single_object_variants(linked_db):
 
 
 def datasette_get(db, path):
+    ds = make_datasette(db)
+
     async def go():
-        ds = make_datasette(db)
         await ds.invoke_startup()
         return (await ds.client.get(path)).json()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        close_datasette(ds)
 
 
 def test_search_finds_entries_by_words_only_their_maps_use(linked_db):

@@ -24,6 +24,7 @@ import yaml
 from conftest import (
     GOOD_ENTRIES_COUNT,
     backup_copy,
+    close_datasette,
     datasette_get,
     free_port,
     harvest,
@@ -60,12 +61,16 @@ def _json(url: str):
 
 
 def _ds_get(path: str, *files: Path, immutables: tuple[Path, ...] = ()):
+    ds = make_datasette(list(files), immutables=list(immutables))
+
     async def go():
-        ds = make_datasette(list(files), immutables=list(immutables))
         await ds.invoke_startup()
         return await ds.client.get(path)
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        close_datasette(ds)
 
 
 def _one_line_error(result, *words: str) -> None:
