@@ -298,7 +298,13 @@ def test_what_changed_is_named_in_a_curators_words():
     entry["authors"] = entry["authors"][:-1]
     entry["status"] = "OBS"
     new = MAPPERS["empiar"](doc, "EMPIAR-10442")
-    assert changed_parts(old, new) == ["authors", "experiments", "imagesets", "status"]
+    assert changed_parts(old, new) == [
+        "authors",
+        "experiments",
+        "imagesets",
+        "other details",
+        "status",
+    ]
 
 
 def test_of_two_versions_served_in_the_same_second_the_one_in_use_is_newest(tmp_path):
