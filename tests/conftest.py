@@ -31,6 +31,19 @@ OVERLAY_ENTRIES = sorted(p.stem for p in (ARCHIVE_OVERLAY / "empiar").glob("EMPI
 GOOD_ENTRIES_COUNT = len(SAMPLE_ENTRIES)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def heap_limit_of_a_test_process():
+    """SQLite's heap limit (index/portal/limits.py) is for the whole process, and Datasette 0.65
+    never closes its connections: a test process hosting hundreds of servers holds their page
+    caches and reaches the limit one server is sized for. The tests run under 1 GiB."""
+    from empiar_mirror.index.portal import limits
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits, "SOFT_HEAP_BYTES", 512 << 20)
+        patch.setattr(limits, "HARD_HEAP_BYTES", 1 << 30)
+        yield
+
+
 @pytest.fixture
 def server():
     """The sample archive plus the test-only records, on a fresh loopback port."""

@@ -47,10 +47,11 @@ def copy_of(db: Path, directory: Path, name: str = "copy.db") -> Path:
     return backup_copy(db, directory / name)
 
 
-def requests(db: Path, paths: list[str], settings: dict | None = None) -> list:
+def requests(
+    db: Path, paths: list[str], settings: dict | None = None, metadata: dict | None = None
+) -> list:
     """The answers of one Datasette serving `db`, to these requests in turn."""
-
-    ds = make_datasette(db, settings=settings)
+    ds = make_datasette(db, metadata, settings=settings)
 
     async def go():
         await ds.invoke_startup()
@@ -119,6 +120,7 @@ def test_a_query_past_the_heap_limit_is_an_error_and_the_server_serves_on(harves
         harvested_db,
         [sql_path(harvested_db, sql), sql_path(harvested_db, COUNT_ENTRIES)],
         settings={"sql_time_limit_ms": 60_000},
+        metadata={"plugins": {"empiar-mirror": {"query_time_limit_ms": 60_000}}},
     )
     assert hostile.status_code == 400, hostile.text[:300]
     assert "needs more memory" in hostile.json()["error"]

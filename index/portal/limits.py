@@ -29,9 +29,9 @@ MAX_RESULT_BYTES = 16 << 20
 # Process-wide in SQLite: every connection sets the same values. Past the soft limit SQLite
 # recycles cache pages; a query that needs more than the hard limit fails ("out of memory").
 # Sized for a small cloud instance (Cloud Run's default is 512 MiB): at 1 GiB, three sorts
-# grown to the limit took the server to 1.36 GB; at 256 MiB, to 498 MiB under load
-# (benchmarks/SERVING.md for now). Sorting the whole rows of a 3,000-entry front door sorts
-# 5 MB of values.
+# grown to the limit took the server to 1.36 GB; under load its allocated memory reached
+# 498 MiB at 256 MiB, 312 MiB at this (benchmarks/SERVING.md). Sorting the whole rows of a
+# 3,000-entry front door sorts 5 MB of values.
 SOFT_HEAP_BYTES = 96 << 20
 HARD_HEAP_BYTES = 192 << 20
 # Built-ins one call of which can run for minutes, beyond the reach of the time limit: refused.
