@@ -1006,3 +1006,20 @@ def m012_status_successors_and_instrument_search(db: Database) -> None:
         db[table].disable_fts()
         db[table].enable_fts(columns, tokenize="porter", create_triggers=True)
         search_triggers_on_their_columns(db, table)
+
+
+_V13_TILT_SERIES = """
+-- A tomography map's tilt series as EMDB states it (lambda-ber ExperimentRun's tilt slots).
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_min_value REAL;
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_min_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_max_value REAL;
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_max_unit TEXT;
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_increment_value REAL;
+ALTER TABLE experiment_run ADD COLUMN tilt_angle_increment_unit TEXT
+"""
+
+
+@_migration
+def m013_tilt_series(db: Database) -> None:
+    # Filled by `empiar-mirror reindex`, or as each map changes.
+    _execute_all(db, _V13_TILT_SERIES)

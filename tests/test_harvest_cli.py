@@ -65,12 +65,12 @@ def test_harvest_fills_front_door_and_lambda_ber_tables(server, tmp_path):
     }
     assert "EMPIAR-11419" in fib
 
-    # lambda-ber tables, ids as CURIEs.
+    # lambda-ber tables, ids as CURIEs; an SBF-SEM section stack is raw data, not a movie.
     assert query(
         db,
         "select file_name, file_format, data_type, x_image_width from data_file "
         "where id = 'empiar:EMPIAR-10442/imageset/1'",
-    ) == [("Sieve element cells of Arabidopsis thaliana roots", "mrc", "movie", 3874)]
+    ) == [("Sieve element cells of Arabidopsis thaliana roots", "mrc", "raw_data", 3874)]
     assert query(
         db,
         "select role, author_position, corresponding from study_person "

@@ -1,5 +1,6 @@
 """Issue 21 §1: what each dataset really is, on records of the shapes that showed it: text
-served HTML-escaped, citation details, tomograms one pixel deep, volume EM labelled as movies."""
+served HTML-escaped, citation details, tomograms one pixel deep, volume EM labelled as movies,
+entries with no sample, tilt series without their geometry."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import datasette_get
+from conftest import datasette_get, query
 from sqlite_utils import Database
 
 from empiar_mirror.harvester.archives import MAPPERS
 from empiar_mirror.harvester.replay import SAMPLE_DIR
 from empiar_mirror.index import completeness, front_doors, migrations, store
+from empiar_mirror.index.export import export_dataset
 
 AT = "2026-01-01T00:00:00Z"
 
@@ -164,3 +166,20 @@ def test_an_entry_naming_no_map_has_a_sample_at_its_scale(tmp_path):
             "empiar:EMPIAR-90004/experiment",
         )
     ]
+
+
+def test_a_tomography_maps_tilt_series_is_its_experiments_geometry(harvested_db):
+    """EMD-90019 (subtomogram averaging) states -60° to +60° in 3° steps."""
+    rows = query(
+        harvested_db,
+        "select id, tilt_angle_min_value, tilt_angle_max_value, tilt_angle_increment_value, "
+        "tilt_angle_increment_unit from experiment_run where tilt_angle_min_value is not null",
+    )
+    assert rows == [("emdb:EMD-90019/experiment", -60.0, 60.0, 3.0, "degrees")]
+    db = Database(harvested_db)
+    try:
+        doc = export_dataset(db, "EMD-90019")
+    finally:
+        db.close()
+    (run,) = doc["experiment_runs"]
+    assert run["tilt_angle_increment"] == {"numeric_value": 3.0, "unit": "degrees"}

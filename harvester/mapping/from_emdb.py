@@ -193,6 +193,9 @@ def _experiment(e: EmdbEntry, dataset_id: str) -> list[lb._Model]:
             defocus_range_min=lb.qv(e.defocus_min_um, "micrometers"),
             defocus_range_max=lb.qv(e.defocus_max_um, "micrometers"),
             number_of_images=lb.qv(e.number_real_images, "images"),
+            tilt_angle_min=lb.qv(e.tilt_angle_min, "degrees"),
+            tilt_angle_max=lb.qv(e.tilt_angle_max, "degrees"),
+            tilt_angle_increment=lb.qv(e.tilt_angle_increment, "degrees"),
             acquisition_software=acquisition[0].name if acquisition else None,
             data_collection_strategy=lb.DataCollectionStrategy(
                 collection_mode=CollectionModeEnum.single_particle

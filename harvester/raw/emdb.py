@@ -192,6 +192,10 @@ class EmdbEntry(BaseModel):
     dose: float | None = None
     exposure_time_s: float | None = None
     number_real_images: int | None = None
+    # A tomography map's tilt series (its first axis), in degrees.
+    tilt_angle_min: float | None = None
+    tilt_angle_max: float | None = None
+    tilt_angle_increment: float | None = None
 
     sample_name: str | None = None
     components: list[Component] = Field(default_factory=list)
@@ -449,6 +453,9 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         dose=number(rec.get("average_electron_dose_per_image")),
         exposure_time_s=number(rec.get("average_exposure_time")),
         number_real_images=integer(rec.get("number_real_images")),
+        tilt_angle_min=number(get(mic, "tilt_series", "axis1", "min_angle")),
+        tilt_angle_max=number(get(mic, "tilt_series", "axis1", "max_angle")),
+        tilt_angle_increment=number(get(mic, "tilt_series", "axis1", "angle_increment")),
         sample_name=text(get(doc, "sample", "name")),
         components=components,
         concentration=number(prep.get("concentration")),

@@ -229,6 +229,9 @@ class ExperimentRun(NamedThing):
     total_exposure_time: QuantityValue | None = None
     defocus_range_min: QuantityValue | None = None
     defocus_range_max: QuantityValue | None = None
+    tilt_angle_min: QuantityValue | None = None
+    tilt_angle_max: QuantityValue | None = None
+    tilt_angle_increment: QuantityValue | None = None
     acquisition_software: str | None = None
     data_collection_strategy: DataCollectionStrategy | None = None
     quality_metrics: QualityMetrics | None = None

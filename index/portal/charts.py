@@ -272,6 +272,10 @@ CHARTS = [
 CHART_SLUGS = {c.slug: c for c in CHARTS}
 
 
+def _table_url(table_url: str, **filters) -> str:
+    return f"{table_url}?{urlencode(filters)}"
+
+
 # The table's filter that leaves out what `current_sql` does, for the bars' links.
 CURRENT_FILTER = {"status__notin": ",".join(RETIRED_STATUSES)}
 
@@ -281,11 +285,11 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
     `empiar_entries` table at `table_url`. Current entries only, unless `include_obsolete`."""
     spec = CHART_SLUGS[slug]
     current = "1" if include_obsolete else current_sql("e")
-    kept = {} if include_obsolete else CURRENT_FILTER
+    # The bars' links leave out what the chart leaves out.
+    current_only = {} if include_obsolete else CURRENT_FILTER
 
     def entries_url(url: str, **filters) -> str:
-        """The table at `url` filtered, keeping what the chart left out, out."""
-        return f"{url}?{urlencode({**filters, **kept})}"
+        return _table_url(url, **filters, **current_only)
 
     if slug == "releases":
         rows = (
@@ -294,7 +298,7 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
                 f"from empiar_entries e where release_year is not null and {current} group by 1, 2"
             )
         ).rows
-        return _releases(spec, [tuple(r) for r in rows], table_url, entries_url)
+        return _releases(spec, [tuple(r) for r in rows], table_url, current_only)
     if slug == "resolution":
         rows = (
             await db.execute(
@@ -381,7 +385,9 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
 FIRST_RELEASE_YEAR = 1990
 
 
-def _releases(spec: ChartSpec, rows: list[tuple], table_url: str, entries_url) -> Markup:
+def _releases(
+    spec: ChartSpec, rows: list[tuple], table_url: str, current_only: dict | None = None
+) -> Markup:
     last = dt.date.today().year + 1
     rows = [r for r in rows if isinstance(r[0], int) and FIRST_RELEASE_YEAR <= r[0] <= last]
     if not rows:
@@ -404,7 +410,12 @@ def _releases(spec: ChartSpec, rows: list[tuple], table_url: str, entries_url) -
         series[name][year - years.start] += n
         if name != "other":
             type_filter = {"experiment_type": raw} if raw else {"experiment_type__isnull": 1}
-            hrefs[(str(year), name)] = entries_url(table_url, release_year=year, **type_filter)
+            hrefs[(str(year), name)] = _table_url(
+                table_url, release_year=year, **type_filter, **(current_only or {})
+            )
         else:
-            hrefs.setdefault((str(year), name), entries_url(table_url, release_year=year))
+            hrefs.setdefault(
+                (str(year), name),
+                _table_url(table_url, release_year=year, **(current_only or {})),
+            )
     return column_chart(spec.title, spec.slug, [str(y) for y in years], series, hrefs)
