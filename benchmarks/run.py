@@ -288,12 +288,17 @@ def datasette_latency(db: Path, repeats: int, metadata: Path | None = None) -> d
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        times = []
+        times, failed = [], 0
         for i in range(repeats + len(SEARCH_WORDS)):
             url = f"{base}?_search={SEARCH_WORDS[i % len(SEARCH_WORDS)]}{facets}"
             started = time.monotonic()
-            with urllib.request.urlopen(url, timeout=60) as resp:
-                body = json.loads(resp.read())
+            try:
+                with urllib.request.urlopen(url, timeout=60) as resp:
+                    body = json.loads(resp.read())
+            except urllib.error.HTTPError:
+                # Datasette answers 400 when a query passes its time limit: counted, not fatal.
+                failed += 1
+                continue
             elapsed = time.monotonic() - started
             asked, shown = (
                 {"experiment_type", "release_year", "technique"},
@@ -307,7 +312,11 @@ def datasette_latency(db: Path, repeats: int, metadata: Path | None = None) -> d
         proc.terminate()
         proc.wait(30)
     times.sort()
-    return {"p50": statistics.median(times) * 1000, "p95": times[int(len(times) * 0.95) - 1] * 1000}
+    return {
+        "p50": statistics.median(times) * 1000,
+        "p95": times[int(len(times) * 0.95) - 1] * 1000,
+        "failed": failed,
+    }
 
 
 def spread(values: list[float], fmt: Callable[[float], str]) -> str:
@@ -581,11 +590,13 @@ def write_report(args: argparse.Namespace, r: dict) -> None:
         "over ten search words after a warm-up round. The last two columns are the page as "
         "shipped, whose metadata also computes the table's default facets.",
         "",
-        "| entries | three facets: p50 (ms) | p95 (ms) | page as shipped: p50 (ms) | p95 (ms) |",
-        "|---|---|---|---|---|",
+        "| entries | three facets: p50 (ms) | p95 (ms) | page as shipped: p50 (ms) | p95 (ms) "
+        "| past the time limit (400) |",
+        "|---|---|---|---|---|---|",
         *(
             f"| {rows} | {r[f'ds_{s}']['p50']:.0f} | {r[f'ds_{s}']['p95']:.0f} | "
-            f"{r[f'ds_{s}_page']['p50']:.0f} | {r[f'ds_{s}_page']['p95']:.0f} |"
+            f"{r[f'ds_{s}_page']['p50']:.0f} | {r[f'ds_{s}_page']['p95']:.0f} | "
+            f"{r[f'ds_{s}']['failed'] + r[f'ds_{s}_page']['failed']} |"
             for s, rows in (("small", n), ("large", args.rows_large))
         ),
         "",
