@@ -28,6 +28,9 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 # The disk holding the database filled up: what was committed before is kept.
 EXIT_DISK_FULL = 4
+# The file trees' counts in the summary: trees listed, directories and files read, failures.
+FILES_PHASE = "empiar_files"
+FILES_COUNTS = ("entries", "directories", "files", "failed")
 SUMMARY_COUNTS = (
     "fetched",
     "not_modified",
@@ -235,6 +238,11 @@ def cli() -> None:
     help="Fetch EMDB and PDB records many per request (default); --no-batch: one request each.",
 )
 @click.option(
+    "--files/--no-files",
+    default=True,
+    help="Also list every entry's files on the file server, where changed (default: yes).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=64),
     help="Requests in flight per host (default: per-host politeness defaults).",
@@ -285,6 +293,7 @@ def harvest_command(
     refresh_days,
     linked,
     batch,
+    files,
     concurrency,
     rate,
     timeout,
@@ -313,6 +322,7 @@ def harvest_command(
         refresh_days=refresh_days,
         linked=linked,
         batch=batch,
+        files=files,
         concurrency=concurrency,
         rate=rate,
         timeout=timeout,
@@ -330,6 +340,7 @@ def harvest_command(
         "refresh_days": refresh_days,
         "linked": linked,
         "batch": batch,
+        "files": files,
         "concurrency": concurrency,
         "rate": rate,
         "timeout": timeout,
@@ -347,6 +358,10 @@ def harvest_command(
         counts: Counter[str] = Counter()
 
         def on_progress(done: int, total: int, phase: str) -> None:
+            if phase == FILES_PHASE:  # directories and files listed so far: no total known
+                bar.label = f"Listing files ({done} directories, {total} files)"
+                bar.update(0)
+                return
             counts[phase] += 1
             # The archive being fetched, and the records done so far per archive.
             done_per_archive = ", ".join(f"{a.name} {counts[k]}" for k, a in ARCHIVES.items())
@@ -379,6 +394,7 @@ def harvest_command(
     for source in ARCHIVES:
         kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
+    summary["files"] = {k: result.counts[FILES_PHASE][k] for k in FILES_COUNTS}
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     elif not quiet:
@@ -386,6 +402,8 @@ def harvest_command(
             f"{label} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary[s].items())
             for s, label in ((key, a.name) for key, a in ARCHIVES.items())
         ]
+        if files:
+            parts.append("files " + ", ".join(f"{v} {k}" for k, v in summary["files"].items()))
         click.echo(f"Harvest {result.run_id}: " + "; ".join(parts), err=True)
     sys.exit(result.exit_status)
 

@@ -959,3 +959,39 @@ def m010_front_door_time_and_search_triggers(db: Database) -> None:
     _execute_all(db, _V10_NAMES)
     for table in ("empiar_entries", "emdb_maps", "pdb_models"):
         search_triggers_on_their_columns(db, table)
+
+
+_V20_FILES = """
+-- Every file of every entry, as the file server's directory listings give it: one row per file,
+-- its path relative to the entry's directory. Without a rowid, the key is the row: the path is
+-- stored once.
+CREATE TABLE empiar_file (
+    accession TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size_bytes INTEGER,
+    size_text TEXT,
+    modified TEXT,
+    role TEXT,
+    imageset INTEGER,
+    missing_listings INTEGER NOT NULL DEFAULT 0,
+    removed_on TEXT,
+    PRIMARY KEY (accession, path)
+) WITHOUT ROWID;
+-- Every directory listed: what makes a re-listing incremental and a crawl resumable.
+CREATE TABLE empiar_directory (
+    accession TEXT NOT NULL,
+    path TEXT NOT NULL,
+    modified TEXT,
+    file_count INTEGER,
+    subdirectory_count INTEGER,
+    listed_at TEXT,
+    missing_listings INTEGER NOT NULL DEFAULT 0,
+    removed_on TEXT,
+    PRIMARY KEY (accession, path)
+) WITHOUT ROWID
+"""
+
+
+@_migration
+def m020_file_tree(db: Database) -> None:
+    _execute_all(db, _V20_FILES)
