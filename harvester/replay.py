@@ -294,7 +294,7 @@ class ReplayServer:
     async def _directory(self, request: web.Request) -> web.Response:
         number, path = request.match_info["number"], request.match_info["path"]
         accession = f"EMPIAR-{number}"
-        tree = self._tree(accession) if accession not in self.hidden else None
+        tree = self._tree(accession)
         folder = None if tree is None else sample_trees.find(tree, path)
         if folder is None or (path and not path.endswith("/")):
             return web.Response(status=404, text="Not Found")

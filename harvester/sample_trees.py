@@ -33,7 +33,9 @@ def build(entry: dict, accession: str, description: dict | None = None) -> Tree:
             count = math.ceil(count / spec["per_stack"])
         extension = spec["extensions"].get(imageset.get("data_format") or "", "mrc")
         folder = _folder(tree, directory)
-        for n in range(1, min(count, spec["cap"]) + 1):
+        # Imagesets sharing a directory hold files of their own: numbering carries on.
+        first = len(folder) + 1
+        for n in range(first, first + min(count, spec["cap"])):
             folder[f"{kind['name'].format(n=n, k=n)}.{extension}"] = kind["size"]
     for item in spec["extra"].get(accession, []):
         path, _, size = item.partition(" ")

@@ -995,3 +995,23 @@ CREATE TABLE empiar_directory (
 @_migration
 def m020_file_tree(db: Database) -> None:
     _execute_all(db, _V20_FILES)
+
+
+_V21_FILE_FACTS = """
+-- What the listed files say of each entry and imageset (index/file_facts.py).
+ALTER TABLE empiar_entries ADD COLUMN file_count INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN file_bytes INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN movie_format TEXT;
+ALTER TABLE empiar_entries ADD COLUMN has_gain_reference INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_defect_map INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_particle_coordinates INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_mdoc INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN files_listed_at TEXT;
+ALTER TABLE data_file ADD COLUMN x_files_found INTEGER;
+ALTER TABLE data_file ADD COLUMN x_bytes_found INTEGER
+"""
+
+
+@_migration
+def m021_file_facts(db: Database) -> None:
+    _execute_all(db, _V21_FILE_FACTS)

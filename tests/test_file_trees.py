@@ -186,3 +186,51 @@ def test_no_files_skips_the_trees(tmp_path):
         assert harvest(srv, db, "--no-files", "--no-linked").returncode == 0
     assert query(db, "select count(*) from empiar_file")[0][0] == 0
     assert srv.hits[LISTING] == 0
+
+
+def test_the_files_decide_each_entrys_facts_and_its_gain_reference(harvested_db):
+    facts = query(
+        harvested_db,
+        "select accession, file_count, movie_format, has_gain_reference, has_defect_map, "
+        "has_particle_coordinates, has_mdoc, files_listed_at is not null from empiar_entries "
+        "where accession in ('EMPIAR-90014', 'EMPIAR-10988', 'EMPIAR-90022') order by accession",
+    )
+    assert facts == [
+        ("EMPIAR-10988", 85, "TIFF", 1, 0, 0, 1, 1),
+        ("EMPIAR-90014", 125, "EER", 1, 1, 1, 0, 1),
+        ("EMPIAR-90022", 61, "MRC", 0, 0, 0, 0, 1),
+    ]
+    assert query(
+        harvested_db,
+        "select sum(file_count), sum(file_bytes) from empiar_entries",
+    ) == query(harvested_db, "select count(*), sum(size_bytes) from empiar_file")
+    assert query(
+        harvested_db,
+        "select x_num_images_or_tilt_series, x_files_found from data_file "
+        "where id = 'empiar:EMPIAR-90019/imageset/3'",
+    ) == [(41, 41)]
+    checks = dict(
+        query(
+            harvested_db,
+            "select accession || ' ' || rule, passed from metadata_check where rule in "
+            "('gain_reference', 'files_match_declaration')",
+        )
+    )
+    # EER with a .gain file; integer movies without one; 41 tomograms for 41 declared.
+    assert checks["EMPIAR-90014 gain_reference"] == 1
+    assert checks["EMPIAR-90022 gain_reference"] == 0
+    assert checks["EMPIAR-90019 files_match_declaration"] == 0  # 41 of 18,432 subtomograms
+    assert checks["EMPIAR-11419 files_match_declaration"] == 1
+
+
+def test_without_files_the_facts_stay_empty_and_the_words_decide(tmp_path):
+    db = tmp_path / "m.db"
+    with ReplayServer([SAMPLE_DIR]) as srv:
+        assert harvest(srv, db, "--no-files", "--ids", "EMPIAR-90014").returncode == 0
+    assert query(
+        db, "select file_count, has_gain_reference, files_listed_at from empiar_entries"
+    ) == [(None, None, None)]
+    assert query(
+        db,
+        "select passed, detail from metadata_check where rule = 'files_match_declaration'",
+    ) == [(None, "files not listed")]

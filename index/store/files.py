@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from empiar_mirror.index import front_doors
 from empiar_mirror.index.store.database import now
 
 # Listings in a row that must lack a name before it is taken as removed.
@@ -139,6 +140,7 @@ def write_directory(
     nothing, and its row keeps no modification time, so it is listed again next run."""
     today = dt.date.today().isoformat()
     with db.atomic():
+        front_doors.mark_stale(db, "empiar", accession)
         db.conn.executemany(
             "insert into empiar_file (accession, path, size_bytes, size_text, modified, role, "
             "imageset) values (?, ?, ?, ?, ?, ?, ?) on conflict (accession, path) do update set "
@@ -196,6 +198,7 @@ def write_directory(
 def finish_file_tree(db: Database, accession: str, modified: str | None) -> None:
     """Every directory of the entry listed: its own directory's row says when, and at which
     modification time, so it is not listed again until that changes."""
+    front_doors.mark_stale(db, "empiar", accession)
     db.execute(
         "update empiar_directory set modified = ?, listed_at = ? where accession = ? and path = ''",
         [modified, now(), accession],
