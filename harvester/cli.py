@@ -604,6 +604,90 @@ def changes(db_path, since, source, limit, as_json):
         click.echo(f"{item['changed_at']}  {history.summary(item)}  {item['title'] or ''}")
 
 
+@cli.command(name="files")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("accession", required=False)
+@click.option(
+    "--query",
+    "sql",
+    help="SQL whose first column names the entries (e.g. select accession from empiar_entries "
+    "where reprocessable).",
+)
+@click.option("--role", "roles", multiple=True, help="Only files of this role; repeatable.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["tsv", "urls", "aria2", "wget", "globus"]),
+    default="tsv",
+    show_default=True,
+    help="tsv (path, size, role, URL), urls, an aria2c input file, a wget script, Globus batch "
+    "lines.",
+)
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here (stdout).")
+def files_command(db_path, accession, sql, roles, fmt, output):
+    """The files of ACCESSION (or of the entries --query names) as a download list."""
+    from empiar_mirror.harvester.mapping.file_roles import ROLES
+    from empiar_mirror.harvester.sources.empiar import accession as parse_accession
+    from empiar_mirror.index import downloads
+
+    if bool(accession) == bool(sql):
+        raise Problem("give one ACCESSION or --query, not both and not neither")
+    for role in roles:
+        if role not in ROLES:
+            raise Problem(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    db = _open_current(db_path)
+    try:
+        if accession:
+            try:
+                wanted = [parse_accession(accession)]
+            except ValueError as exc:
+                raise Problem(str(exc)) from None
+        else:
+            try:
+                found = [r[0] for r in db.execute(sql)]
+            except sqlite3.Error as exc:
+                raise Problem(f"--query: {exc}") from None
+            wanted = []
+            for value in found:
+                try:
+                    wanted.append(parse_accession(str(value)))
+                except ValueError:
+                    raise Problem(f"--query: not an EMPIAR accession: {value!r}") from None
+        held = dict(
+            db.execute(
+                "select accession, files_listed_at from empiar_entries "
+                "where accession in (select value from json_each(?))",
+                [json.dumps(wanted)],
+            ).fetchall()
+        )
+        if accession and wanted[0] not in held:
+            raise Problem(f"{wanted[0]} is not in {db_path}")
+        for acc in wanted:
+            if acc in held and held[acc] is None:
+                click.echo(f"empiar-mirror: {acc}: its files have not been listed yet", err=True)
+        refused = 0
+
+        def safe(files):
+            nonlocal refused
+            for file in files:
+                why = downloads.unsafe(file.path)
+                if why is None:
+                    yield file
+                    continue
+                refused += 1
+                click.echo(
+                    f"empiar-mirror: {file.accession}: refused {file.path[:200]!r}: {why}",
+                    err=True,
+                )
+
+        selected = downloads.select(db.conn, [a for a in wanted if a in held], list(roles))
+        for line in downloads.lines(safe(selected), fmt):
+            output.write(line + "\n")
+    finally:
+        db.close()
+    sys.exit(1 if refused else 0)
+
+
 @cli.command(name="reindex")
 @click.argument("db_path", type=click.Path(dir_okay=False))
 def reindex_command(db_path):
