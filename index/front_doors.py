@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import completeness, file_facts, links
+from empiar_mirror.index import completeness, file_facts, links, reprocessing
 from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, LINK_TABLES, PDB, Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import distinct
@@ -231,6 +231,7 @@ def refresh(db: Database) -> int:
     _write_link_tables(db, lists)
     changed += file_facts.refresh(db)
     changed += completeness.refresh(db)
+    changed += reprocessing.refresh(db)
     return changed
 
 

@@ -1015,3 +1015,16 @@ ALTER TABLE data_file ADD COLUMN x_bytes_found INTEGER
 @_migration
 def m021_file_facts(db: Database) -> None:
     _execute_all(db, _V21_FILE_FACTS)
+
+
+_V22_REPROCESSABLE = """
+-- "Can I reprocess this?" per entry (index/reprocessing.py).
+ALTER TABLE empiar_entries ADD COLUMN reprocessable INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN reprocessable_tier TEXT;
+ALTER TABLE empiar_entries ADD COLUMN reprocessing_gaps TEXT
+"""
+
+
+@_migration
+def m022_reprocessable(db: Database) -> None:
+    _execute_all(db, _V22_REPROCESSABLE)
