@@ -141,6 +141,11 @@ def write_directory(
     today = dt.date.today().isoformat()
     with db.atomic():
         front_doors.mark_stale(db, "empiar", accession)
+        # A directory never listed holds no rows that could be missing now.
+        listed_before = db.execute(
+            "select file_count is not null from empiar_directory where accession = ? and path = ?",
+            [accession, directory],
+        ).fetchone() or (False,)
         db.conn.executemany(
             "insert into empiar_file (accession, path, size_bytes, size_text, modified, role, "
             "imageset) values (?, ?, ?, ?, ?, ?, ?) on conflict (accession, path) do update set "
@@ -175,7 +180,7 @@ def write_directory(
             "insert into empiar_directory (accession, path) values (?, ?) on conflict do nothing",
             [(accession, _child(directory, name)) for name, _ in subdirectories],
         )
-        if not complete:
+        if not complete or not listed_before[0]:
             return
         listed = {row[0] for row in files}
         _mark_missing(
