@@ -43,12 +43,16 @@ def refresh(db: Database) -> int:
         )
     )
     formats: dict[str, str] = {}
-    for accession, movie_format, _ in db.execute(
-        f"select accession, {_MOVIE_FORMAT} as format, count(*) as n from empiar_file "
-        "where role = 'movie' and removed_on is null group by accession, format "
-        "order by accession, n, format desc"
-    ):
-        formats[accession] = movie_format  # the last of an entry's is its commonest
+    # Entry by entry: a grouping that is not the key's order sorts, and one entry's files are
+    # what a sort may hold at once (the whole table is millions of rows).
+    for accession in listed:
+        for movie_format, _ in db.execute(
+            f"select {_MOVIE_FORMAT} as format, count(*) as n from empiar_file "
+            "where accession = ? and role = 'movie' and removed_on is null group by format "
+            "order by n, format desc",
+            [accession],
+        ):
+            formats[accession] = movie_format  # the last is the commonest
     for accession, count, size, gain, defects, coordinates, mdoc in db.execute(
         "select accession, count(*), sum(size_bytes), max(role = 'gain_reference'), "
         "max(role = 'defect_map'), max(role = 'particle_coordinates'), max(role = 'mdoc') "
@@ -85,9 +89,11 @@ def refresh(db: Database) -> int:
 def _refresh_imagesets(db: Database, listed: dict[str, str]) -> int:
     found = {
         f"empiar:{accession}/imageset/{imageset}": (count, size)
-        for accession, imageset, count, size in db.execute(
-            "select accession, imageset, count(*), sum(size_bytes) from empiar_file "
-            "where removed_on is null and imageset is not null group by accession, imageset"
+        for accession in listed
+        for imageset, count, size in db.execute(
+            "select imageset, count(*), sum(size_bytes) from empiar_file where accession = ? "
+            "and removed_on is null and imageset is not null group by imageset",
+            [accession],
         )
     }
     changed = 0
