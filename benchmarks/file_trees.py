@@ -128,12 +128,16 @@ def write_path(rows: int) -> dict:
     return {"rows_per_s": rows / seconds}
 
 
-def table_bytes(db: Path) -> int:
+def table_bytes(db: Path, *, vacuumed: bool = False) -> int:
+    """The pages of empiar_file, as the harvest left them or compacted (as `snapshot` does)."""
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("select sum(pgsize) from dbstat where name = 'empiar_file'").fetchone()[
-            0
-        ]
+        if vacuumed:
+            conn.execute("vacuum")
+        (size,) = conn.execute(
+            "select sum(pgsize) from dbstat where name = 'empiar_file'"
+        ).fetchone()
+        return size
     finally:
         conn.close()
 
@@ -212,6 +216,10 @@ def main() -> None:
                 f"{incremental['files']['directories']} directories and "
                 f"{incremental['files']['files']:,} files listed, {incremental['wall']:.1f} s"
             )
+        report.append(
+            f"- bytes per file row after VACUUM (as `snapshot` writes the file): "
+            f"{table_bytes(db, vacuumed=True) / rows:.0f}"
+        )
         p95 = page_p95(
             db,
             [
