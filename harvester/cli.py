@@ -360,7 +360,7 @@ def harvest_command(
         def on_progress(done: int, total: int, phase: str) -> None:
             if phase == FILES_PHASE:  # directories and files listed so far: no total known
                 bar.label = f"Listing files ({done} directories, {total} files)"
-                bar.update(0)
+                bar.render_progress()
                 return
             counts[phase] += 1
             # The archive being fetched, and the records done so far per archive.

@@ -234,3 +234,11 @@ def test_without_files_the_facts_stay_empty_and_the_words_decide(tmp_path):
         db,
         "select passed, detail from metadata_check where rule = 'files_match_declaration'",
     ) == [(None, "files not listed")]
+
+
+def test_progress_counts_directories_and_files(tmp_path):
+    with ReplayServer([SAMPLE_DIR]) as srv:
+        result = harvest(srv, tmp_path / "m.db", "--progress", "--no-linked")
+    assert result.returncode == 0, result.stderr
+    shown = result.stderr.replace("\r", "\n")
+    assert "Listing files (148 directories, 2425 files)" in shown
