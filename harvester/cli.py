@@ -28,6 +28,9 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 # The disk holding the database filled up: what was committed before is kept.
 EXIT_DISK_FULL = 4
+# The file trees' counts in the summary: trees listed, directories and files read, failures.
+FILES_PHASE = "empiar_files"
+FILES_COUNTS = ("entries", "directories", "files", "failed")
 SUMMARY_COUNTS = (
     "fetched",
     "not_modified",
@@ -238,6 +241,11 @@ def cli() -> None:
     help="Fetch EMDB and PDB records many per request (default); --no-batch: one request each.",
 )
 @click.option(
+    "--files/--no-files",
+    default=True,
+    help="Also list every entry's files on the file server, where changed (default: yes).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=64),
     help="Requests in flight per host (default: per-host politeness defaults).",
@@ -288,6 +296,7 @@ def harvest_command(
     refresh_days,
     linked,
     batch,
+    files,
     concurrency,
     rate,
     timeout,
@@ -316,6 +325,7 @@ def harvest_command(
         refresh_days=refresh_days,
         linked=linked,
         batch=batch,
+        files=files,
         concurrency=concurrency,
         rate=rate,
         timeout=timeout,
@@ -333,6 +343,7 @@ def harvest_command(
         "refresh_days": refresh_days,
         "linked": linked,
         "batch": batch,
+        "files": files,
         "concurrency": concurrency,
         "rate": rate,
         "timeout": timeout,
@@ -350,6 +361,10 @@ def harvest_command(
         counts: Counter[str] = Counter()
 
         def on_progress(done: int, total: int, phase: str) -> None:
+            if phase == FILES_PHASE:  # directories and files listed so far: no total known
+                bar.label = f"Listing files ({done} directories, {total} files)"
+                bar.render_progress()
+                return
             counts[phase] += 1
             # The archive being fetched, and the records done so far per archive.
             done_per_archive = ", ".join(f"{a.name} {counts[k]}" for k, a in ARCHIVES.items())
@@ -382,6 +397,7 @@ def harvest_command(
     for source in ARCHIVES:
         kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
+    summary["files"] = {k: result.counts[FILES_PHASE][k] for k in FILES_COUNTS}
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     elif not quiet:
@@ -389,6 +405,8 @@ def harvest_command(
             f"{label} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary[s].items())
             for s, label in ((key, a.name) for key, a in ARCHIVES.items())
         ]
+        if files:
+            parts.append("files " + ", ".join(f"{v} {k}" for k, v in summary["files"].items()))
         click.echo(f"Harvest {result.run_id}: " + "; ".join(parts), err=True)
     sys.exit(result.exit_status)
 
@@ -587,6 +605,90 @@ def changes(db_path, since, source, limit, as_json):
         return
     for item in found:
         click.echo(f"{item['changed_at']}  {history.summary(item)}  {item['title'] or ''}")
+
+
+@cli.command(name="files")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("accession", required=False)
+@click.option(
+    "--query",
+    "sql",
+    help="SQL whose first column names the entries (e.g. select accession from empiar_entries "
+    "where reprocessable).",
+)
+@click.option("--role", "roles", multiple=True, help="Only files of this role; repeatable.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["tsv", "urls", "aria2", "wget", "globus"]),
+    default="tsv",
+    show_default=True,
+    help="tsv (path, size, role, URL), urls, an aria2c input file, a wget script, Globus batch "
+    "lines.",
+)
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here (stdout).")
+def files_command(db_path, accession, sql, roles, fmt, output):
+    """The files of ACCESSION (or of the entries --query names) as a download list."""
+    from empiar_mirror.harvester.mapping.file_roles import ROLES
+    from empiar_mirror.harvester.sources.empiar import accession as parse_accession
+    from empiar_mirror.index import downloads
+
+    if bool(accession) == bool(sql):
+        raise Problem("give one ACCESSION or --query, not both and not neither")
+    for role in roles:
+        if role not in ROLES:
+            raise Problem(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    db = _open_current(db_path)
+    try:
+        if accession:
+            try:
+                wanted = [parse_accession(accession)]
+            except ValueError as exc:
+                raise Problem(str(exc)) from None
+        else:
+            try:
+                found = [r[0] for r in db.execute(sql)]
+            except sqlite3.Error as exc:
+                raise Problem(f"--query: {exc}") from None
+            wanted = []
+            for value in found:
+                try:
+                    wanted.append(parse_accession(str(value)))
+                except ValueError:
+                    raise Problem(f"--query: not an EMPIAR accession: {value!r}") from None
+        held = dict(
+            db.execute(
+                "select accession, files_listed_at from empiar_entries "
+                "where accession in (select value from json_each(?))",
+                [json.dumps(wanted)],
+            ).fetchall()
+        )
+        if accession and wanted[0] not in held:
+            raise Problem(f"{wanted[0]} is not in {db_path}")
+        for acc in wanted:
+            if acc in held and held[acc] is None:
+                click.echo(f"empiar-mirror: {acc}: its files have not been listed yet", err=True)
+        refused = 0
+
+        def safe(files):
+            nonlocal refused
+            for file in files:
+                why = downloads.unsafe(file.path)
+                if why is None:
+                    yield file
+                    continue
+                refused += 1
+                click.echo(
+                    f"empiar-mirror: {file.accession}: refused {file.path[:200]!r}: {why}",
+                    err=True,
+                )
+
+        selected = downloads.select(db.conn, [a for a in wanted if a in held], list(roles))
+        for line in downloads.lines(safe(selected), fmt):
+            output.write(line + "\n")
+    finally:
+        db.close()
+    sys.exit(1 if refused else 0)
 
 
 @cli.command(name="reindex")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 def without_credentials(url: str) -> str:
@@ -46,6 +46,12 @@ class Endpoints:
 
     def empiar_listing(self) -> str:
         return f"{self.empiar_files}/"
+
+    def empiar_directory(self, accession: str, path: str = "") -> str:
+        """An entry's directory on the file server: `path` relative to it, each part quoted."""
+        number = accession.removeprefix("EMPIAR-")
+        inner = "".join(f"{quote(part, safe='')}/" for part in path.split("/") if part)
+        return f"{self.empiar_files}/{number}/{inner}"
 
     def ebi_search_empiar(self) -> str:
         return f"{self.ebi_search}/empiar"

@@ -31,8 +31,9 @@ from empiar_mirror.harvester.archives import (
 from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.harvester.engine import DatabaseThread, InHand, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
+from empiar_mirror.harvester.mapping import file_roles
 from empiar_mirror.harvester.raw.normalize import well_formed
-from empiar_mirror.harvester.sources import empiar, rcsb
+from empiar_mirror.harvester.sources import empiar, empiar_files, rcsb
 from empiar_mirror.index import front_doors, links, store, table_counts, versions
 from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 WITHDRAWAL_GUARD = "withdrawal-guard"
+# The kind of record a directory listing is, in harvest_errors and the run's counts.
+SOURCE_FILES = empiar_files.SERVICE
 # Entries tried for a GET answer to compare the batch route's with, before giving up on batches.
 PROBES = 3
 # Fewer entries than this go one by one: a probe and a batch would cost as many requests.
@@ -62,6 +65,7 @@ class HarvestOptions:
     refresh_days: int = 7
     linked: bool = True
     batch: bool = True
+    files: bool = True
     concurrency: int | None = None
     rate: float | None = None
     timeout: float = 15.0
@@ -513,6 +517,70 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
     return successors[0] if successors else None
 
 
+async def files_phase(run: Run, scope: list[str]) -> None:
+    """List the file trees of the entries in scope that are due (never listed whole, or changed
+    since), a few entries at a time within the file server's limits; each directory is written
+    as it comes, in its own savepoint."""
+    every = run.options.full or bool(run.options.ids)
+    due = await run.write(store.files_due, scope, every)
+    log.info("%d EMPIAR file trees to list", len(due))
+    counts = run.tally.counts[empiar_files.SERVICE]
+    workers = asyncio.Semaphore(run.options.limits()[empiar_files.SERVICE].concurrency)
+
+    async def one(acc: str) -> None:
+        async with workers:
+            await list_tree(run, acc)
+            counts["entries"] += 1
+
+    await asyncio.gather(*(one(acc) for acc in due))
+
+
+async def list_tree(run: Run, acc: str) -> None:
+    """One entry's tree, directory by directory; marked listed whole only if every directory
+    was."""
+    state = run.tally.state.listing.get(acc)
+    modified = state.listing_mtime if state else None
+    imagesets = await run.write(store.imageset_directories, acc)
+    known = await run.write(store.known_directories, acc)
+    counts = run.tally.counts[empiar_files.SERVICE]
+    whole = True
+    async for found in empiar_files.walk(run.client, run.endpoints, acc, modified, known):
+        if isinstance(found, empiar_files.Failed):
+            whole = False
+            await run.write(
+                keep.keep_error, run.tally, SOURCE_FILES, acc, found.error, empiar_files.SERVICE
+            )
+            continue
+        listing = found.listing
+        rows = await asyncio.to_thread(file_roles.file_rows, found.path, listing, imagesets)
+        subdirectories = [(r.name, r.modified) for r in listing.rows if r.is_dir]
+        clean = listing.problem_count == 0
+        await run.write(
+            store.write_directory, acc, found.path, found.modified, rows, subdirectories, clean
+        )
+        counts["directories"] += 1
+        counts["files"] += len(rows)
+        if run.progress:
+            run.progress(counts["directories"], counts["files"], SOURCE_FILES)
+        if not clean:
+            whole = False
+            more = listing.problem_count - len(listing.problems)
+            message = f"{found.path or '/'}: " + "; ".join(listing.problems)
+            if more:
+                message += f"; and {more} more"
+            url = run.endpoints.empiar_directory(acc, found.path)
+            await run.write(
+                keep.keep_error,
+                run.tally,
+                SOURCE_FILES,
+                acc,
+                FetchError("bad-listing", url, message),
+                empiar_files.SERVICE,
+            )
+    if whole:
+        await run.write(store.finish_file_tree, acc, modified)
+
+
 async def enumerate_ids(run: Run) -> tuple[dict[str, str | None], bool]:
     """Accessions in the file listing and EBI Search, with listing mtimes where known.
 
@@ -580,6 +648,8 @@ async def harvest(
                         )
                         if harvested is PDB:
                             await follow_replacements(run, not_served)
+                if options.files:
+                    await files_phase(run, scopes[EMPIAR.key])
             finally:
                 if run.follow:  # a run cut short leaves no fetch behind it
                     await asyncio.gather(*run.follow.cancel(), return_exceptions=True)

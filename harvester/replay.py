@@ -24,6 +24,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from empiar_mirror.harvester import sample_trees
+
 SAMPLE_DIR = Path(__file__).parent / "sample"
 _ENTRY_RE = re.compile(r"^(?:EMPIAR-)?(\d{5,})$", re.IGNORECASE)
 
@@ -93,6 +95,9 @@ class ReplayServer:
     answer, an array of bare entries: a shape the harvester must not take for the GET's.
     `bodies` maps a request path to the exact bytes answered there with status 200 (as HTML when
     they begin with "<", else as JSON): crafted listings, search pages and records.
+    Each entry's directory on the file server is served as autoindex pages of its tree: from
+    `trees` ({accession: tree}, see `sample_trees`) where given, else built from the entry's
+    imagesets and `sample/trees.json`.
     """
 
     def __init__(
@@ -107,6 +112,7 @@ class ReplayServer:
         latency: float = 0.0,
         bodies: dict[str, bytes] | None = None,
         empiar_post: str | None = None,
+        trees: dict[str, sample_trees.Tree] | None = None,
     ) -> None:
         self.snapshot = Snapshot(roots)
         self.batch_omit = set(batch_omit)
@@ -117,6 +123,7 @@ class ReplayServer:
         self.hidden = set(hidden)
         self.bodies = dict(bodies or {})
         self.empiar_post = empiar_post
+        self.trees = dict(trees or {})
         self.hits: Counter[str] = Counter()
         self.last_headers: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -272,6 +279,29 @@ class ReplayServer:
         )
         return web.Response(text=body, content_type="text/html")
 
+    def _tree(self, accession: str) -> sample_trees.Tree | None:
+        if accession not in self.trees:
+            path = self.snapshot.entries.get(accession)
+            if path is None:
+                return None
+            try:
+                entry = next(iter(json.loads(path.read_bytes()).values()))
+            except (ValueError, StopIteration, AttributeError):
+                return None
+            self.trees[accession] = sample_trees.build(entry, accession)
+        return self.trees[accession]
+
+    async def _directory(self, request: web.Request) -> web.Response:
+        number, path = request.match_info["number"], request.match_info["path"]
+        accession = f"EMPIAR-{number}"
+        tree = self._tree(accession)
+        folder = None if tree is None else sample_trees.find(tree, path)
+        if folder is None or (path and not path.endswith("/")):
+            return web.Response(status=404, text="Not Found")
+        stamp = self.snapshot.update_date(accession)[:10] + " 10:00"
+        body = sample_trees.page(request.path, folder, stamp)
+        return web.Response(text=body, content_type="text/html")
+
     async def _search(self, request: web.Request) -> web.Response:
         ids = sorted(self._listed())
         start = int(request.query.get("start", 0))
@@ -357,6 +387,7 @@ class ReplayServer:
         app.router.add_post("/empiar/api/entry/{ids}/", self._entries)
         app.router.add_post("/empiar/api/entry/{ids}", self._entries)
         app.router.add_get("/empiar/world_availability/", self._listing)
+        app.router.add_get("/empiar/world_availability/{number:[0-9]+}/{path:.*}", self._directory)
         app.router.add_get("/ebisearch/ws/rest/empiar", self._search)
         app.router.add_get("/emdb/api/entry/{id}", self._emdb_entry)
         app.router.add_get("/emdb/api/search/{query}", self._emdb_search)

@@ -37,6 +37,11 @@ MOVIE_CATEGORIES = frozenset(
 # Movies stored as floats were normalised (gain-corrected) before deposition; integer ones are
 # counts as the camera wrote them, which need the gain reference to be read.
 FLOAT_VOXEL_TYPES = frozenset({"32 BIT FLOAT"})
+# Imagesets whose declared count is of images many to a file (particles in stacks).
+PER_FILE_MANY = re.compile(r"particles", re.IGNORECASE)
+# The files an imageset must hold, as a share of the images it declares: a load-balanced listing
+# may drop a name or two, and more files than images (tilts, sections) is no gap.
+FILES_FOUND_SHARE = 0.95
 _GAIN = re.compile(r"\bgain\b", re.IGNORECASE)
 _NO_GAIN = re.compile(r"\b(no|without( a)?)\s+gain\b", re.IGNORECASE)
 # The deposition schema's required imageset fields other than the voxel type (its own rule).
@@ -194,6 +199,11 @@ def _gain_reference(entry: Entry) -> Verdict:
     ]
     if not raw:
         return None, "no cryo-EM movies stored as counts"
+    if entry.row["files_listed_at"]:  # the files say, not the words
+        if entry.row["has_gain_reference"]:
+            return True, "a gain reference file is listed"
+        kind = raw[0]["x_voxel_type"]
+        return False, f"{_label(raw[0])}: {kind} movies, and no gain reference file is listed"
     for imageset in entry.imagesets:
         text = f"{imageset['title'] or ''}\n{imageset['description'] or ''}"
         if _GAIN.search(text) and not _NO_GAIN.search(text):
@@ -205,6 +215,30 @@ def _gain_reference(entry: Entry) -> Verdict:
             return True, "the citation's details name a gain reference"
     kind = raw[0]["x_voxel_type"]
     return False, f"{_label(raw[0])}: {kind} movies, and no imageset names a gain reference"
+
+
+def _files_match_declaration(entry: Entry) -> Verdict:
+    if not entry.row["files_listed_at"]:
+        return None, "files not listed"
+    # Imagesets sharing a directory share its files: held to their declarations together.
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for imageset in entry.imagesets:
+        if imageset["x_num_images_or_tilt_series"] and not PER_FILE_MANY.search(
+            imageset["x_empiar_category"] or ""
+        ):
+            groups.setdefault(imageset["file_path"] or "", []).append(imageset)
+    if not groups:
+        return None, "no imageset states an image count a file count can be held to"
+    gaps = []
+    for members in groups.values():
+        declared = sum(i["x_num_images_or_tilt_series"] for i in members)
+        found = sum(i["x_files_found"] or 0 for i in members)
+        if found < declared * FILES_FOUND_SHARE:
+            label = " and ".join(_label(i) for i in members)
+            gaps.append(f"{label}: {found} files for {declared} declared")
+    if gaps:
+        return False, "; ".join(gaps)
+    return True, f"all {len(groups)} imageset directories hold at least the images declared"
 
 
 def _detector(entry: Entry) -> Verdict:
@@ -260,6 +294,12 @@ RULES: list[Rule] = [
         _gain_reference,
     ),
     Rule(
+        "files_match_declaration",
+        "Listed entries: each imageset's directory holds at least 95 % as many files as the "
+        "images it declares (particle images aside: many to a stack file).",
+        _files_match_declaration,
+    ),
+    Rule(
         "detector",
         "Cryo-EM, cryo-ET and MicroED: the detector is known (from a linked map).",
         _detector,
@@ -306,7 +346,8 @@ def load(db: Database, first: str, last: str, doses: dict[str, float]) -> dict[s
         for r in rows(
             db,
             "select accession, title, release_date, experiment_type, technique, emdb_ids, "
-            "detectors, completeness from empiar_entries where accession between ? and ? "
+            "detectors, completeness, files_listed_at, has_gain_reference from empiar_entries "
+            "where accession between ? and ? "
             "order by accession",
             [first, last],
         )

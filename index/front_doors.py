@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import completeness, links, table_counts
+from empiar_mirror.index import completeness, file_facts, links, reprocessing, table_counts
 from empiar_mirror.index.archives import ARCHIVES, EMDB, EMPIAR, LINK_TABLES, PDB, Archive
 from empiar_mirror.index.lambda_ber.enums import ExperimentalMethodEnum as Method
 from empiar_mirror.index.lambda_ber.record import distinct
@@ -237,7 +237,9 @@ def refresh(db: Database) -> int:
     for first, last in accession_ranges(db):
         changed += _refresh_entries(db, first, last, lists, maps, models)
     _write_link_tables(db, lists)
+    changed += file_facts.refresh(db)
     changed += completeness.refresh(db)
+    changed += reprocessing.refresh(db)
     table_counts.write(db)
     return changed
 

@@ -1023,3 +1023,72 @@ ALTER TABLE experiment_run ADD COLUMN tilt_angle_increment_unit TEXT
 def m013_tilt_series(db: Database) -> None:
     # Filled by `empiar-mirror reindex`, or as each map changes.
     _execute_all(db, _V13_TILT_SERIES)
+
+
+_V20_FILES = """
+-- Every file of every entry, as the file server's directory listings give it: one row per file,
+-- its path relative to the entry's directory. Without a rowid, the key is the row: the path is
+-- stored once.
+CREATE TABLE empiar_file (
+    accession TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size_bytes INTEGER,
+    size_text TEXT,
+    modified TEXT,
+    role TEXT,
+    imageset INTEGER,
+    missing_listings INTEGER NOT NULL DEFAULT 0,
+    removed_on TEXT,
+    PRIMARY KEY (accession, path)
+) WITHOUT ROWID;
+-- Every directory listed: what makes a re-listing incremental and a crawl resumable.
+CREATE TABLE empiar_directory (
+    accession TEXT NOT NULL,
+    path TEXT NOT NULL,
+    modified TEXT,
+    file_count INTEGER,
+    subdirectory_count INTEGER,
+    listed_at TEXT,
+    missing_listings INTEGER NOT NULL DEFAULT 0,
+    removed_on TEXT,
+    PRIMARY KEY (accession, path)
+) WITHOUT ROWID
+"""
+
+
+@_migration
+def m020_file_tree(db: Database) -> None:
+    _execute_all(db, _V20_FILES)
+
+
+_V21_FILE_FACTS = """
+-- What the listed files say of each entry and imageset (index/file_facts.py).
+ALTER TABLE empiar_entries ADD COLUMN file_count INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN file_bytes INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN movie_format TEXT;
+ALTER TABLE empiar_entries ADD COLUMN has_gain_reference INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_defect_map INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_particle_coordinates INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN has_mdoc INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN files_listed_at TEXT;
+ALTER TABLE data_file ADD COLUMN x_files_found INTEGER;
+ALTER TABLE data_file ADD COLUMN x_bytes_found INTEGER
+"""
+
+
+@_migration
+def m021_file_facts(db: Database) -> None:
+    _execute_all(db, _V21_FILE_FACTS)
+
+
+_V22_REPROCESSABLE = """
+-- "Can I reprocess this?" per entry (index/reprocessing.py).
+ALTER TABLE empiar_entries ADD COLUMN reprocessable INTEGER;
+ALTER TABLE empiar_entries ADD COLUMN reprocessable_tier TEXT;
+ALTER TABLE empiar_entries ADD COLUMN reprocessing_gaps TEXT
+"""
+
+
+@_migration
+def m022_reprocessable(db: Database) -> None:
+    _execute_all(db, _V22_REPROCESSABLE)

@@ -153,7 +153,9 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
         out = {}
         for table in NORMALIZED_TABLES:
             columns = [r[1] for r in conn.execute(f"pragma table_info([{table}])")]
-            keep = ", ".join(f"[{c}]" for c in columns if c != "changed_at")
+            keep = ", ".join(
+                f"[{c}]" for c in columns if c not in ("changed_at", "files_listed_at")
+            )
             out[table] = sorted(conn.execute(f"select {keep} from [{table}]").fetchall(), key=repr)
         fts = conn.execute(
             "select e.accession, f.title, f.authors, f.imageset_text, f.citation_title, "

@@ -267,7 +267,9 @@ def test_ids_that_do_not_fit_their_archive_are_never_requested_nor_linked(hostil
     route = re.compile(
         r"/empiar/api/entry/((EMPIAR-)?\d{5,}/)?|/emdb/api/entry/EMD-\d{4,}|/emdb/api/search/.*"
         r"|/rcsb/rest/v1/(core/entry|holdings/status)/[0-9][A-Z0-9]{3}|/rcsb/graphql"
-        rf"|{SEARCH}|{LISTING}",
+        rf"|{SEARCH}|{LISTING}"
+        # Entries' directory trees, below a well-formed accession's directory.
+        rf"|{LISTING}\d{{5,}}/([^/?#]+/)*",
         re.ASCII,
     )
     assert [path for path in hits if not route.fullmatch(path)] == []

@@ -263,6 +263,9 @@ class DataFile(NamedThing):
     x_picked_particles_file_pattern: str | None = None
     x_picked_particles_directory: str | None = None
     x_contour_level: float | None = None
+    # What the entry's listed files hold below an imageset's directory (index/file_facts.py).
+    x_files_found: int | None = None
+    x_bytes_found: int | None = None
 
 
 class Image(NamedThing):

@@ -3,6 +3,7 @@ imagesets, people and publications."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from datasette.utils import tilde_encode
@@ -86,6 +87,41 @@ async def row_details(db, table: str, pk: str) -> dict | None:
     return out
 
 
+async def _files(db, record: dict) -> list[dict] | None:
+    """The entry's files per directory: counts, bytes and roles (None until listed)."""
+    if not record.get("files_listed_at"):
+        return None
+    # Grouped by directory and role in SQL, so a large entry costs one pass over its key range.
+    grouped = await database.rows(
+        db,
+        "select rtrim(path, replace(path, '/', '')) as folder, role, count(*) as n, "
+        "sum(size_bytes) as bytes from empiar_file where accession = ? and removed_on is null "
+        "group by folder, role order by folder, n desc",
+        [record["accession"]],
+    )
+    folders: dict[str, dict] = {}
+    for row in grouped:
+        folder = folders.setdefault(
+            row["folder"].rstrip("/"), {"files": 0, "bytes": 0, "roles": []}
+        )
+        folder["files"] += row["n"]
+        folder["bytes"] += row["bytes"] or 0
+        folder["roles"].append((row["role"], row["n"]))
+    return [{"path": path, "size": human_size(f["bytes"]), **f} for path, f in folders.items()]
+
+
+def human_size(size: int | None) -> str:
+    """Bytes in decimal units, as EMPIAR states dataset sizes: 77578934284 -> '77.6 GB'."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""
+
+
 async def _entry_details(db, record: dict) -> dict:
     accession = record["accession"]
     study = f"empiar:{accession}/study"
@@ -130,6 +166,9 @@ async def _entry_details(db, record: dict) -> dict:
         publication["pmid"] = pmid if pmid.isdigit() else None
     return {
         "imagesets": imagesets,
+        "files": await _files(db, record),
+        "files_size": human_size(record.get("file_bytes")),
+        "gaps": json.loads(record.get("reprocessing_gaps") or "[]"),
         "authors": [p for p in people if p["role"] == "author"],
         "contacts": [p for p in people if p["role"] == "contact"],
         "investigators": [p for p in people if p["role"] == "principal_investigator"],

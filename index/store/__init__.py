@@ -18,6 +18,15 @@ from empiar_mirror.index.store.database import (
     open_readonly,
 )
 from empiar_mirror.index.store.fetch_state import FetchState, load_fetch_state
+from empiar_mirror.index.store.files import (
+    FileRow,
+    Known,
+    files_due,
+    finish_file_tree,
+    imageset_directories,
+    known_directories,
+    write_directory,
+)
 from empiar_mirror.index.store.listing import (
     Listing,
     fetched_from_listing,
@@ -60,6 +69,8 @@ __all__ = [
     "DatabaseError",
     "ErrorRow",
     "FetchState",
+    "FileRow",
+    "Known",
     "Fetched",
     "Listing",
     "Locked",
@@ -70,12 +81,16 @@ __all__ = [
     "dataset_status",
     "errorname",
     "fetched_from_listing",
+    "files_due",
+    "finish_file_tree",
     "finish_run",
     "front_door_accessions",
     "has_front_door",
     "http_status",
+    "imageset_directories",
     "in_use",
     "is_locked",
+    "known_directories",
     "last_run_id",
     "load_fetch_state",
     "lock",
@@ -95,5 +110,6 @@ __all__ = [
     "save_unmappable",
     "start_run",
     "touch",
+    "write_directory",
     "write_record",
 ]
