@@ -88,6 +88,17 @@ def _normalized(entity: dict[str, Any], properties: dict[str, Any]) -> dict[str,
     return out
 
 
+def _references(value: Any) -> list[str]:
+    """Every `{"@id": ...}` reference inside a property value."""
+    if isinstance(value, list):
+        return [r for v in value for r in _references(v)]
+    if isinstance(value, dict):
+        if set(value) == {"@id"}:
+            return [value["@id"]]
+        return [r for v in value.values() for r in _references(v)]
+    return []
+
+
 def _missing_declarations(entity: dict[str, Any]) -> list[dict[str, Any]]:
     return [m for m in entity.get("missing") or [] if isinstance(m, dict)]
 
@@ -130,6 +141,12 @@ def violations(schema: dict[str, Any], crate: dict[str, Any]) -> list[str]:
         for part in entity.get("hasPart") or []:
             if part.get("@id") not in by_id:
                 problems.append(f"{where}: hasPart {part.get('@id')} is no entity in the graph")
+        for key, value in entity.items():
+            for target in _references(value) if key != "@id" else []:
+                # Inside the crate (relative, or under the root): it must be described here.
+                inside = "://" not in target or target.startswith(root_id)
+                if inside and target not in by_id and key != "hasPart":
+                    problems.append(f"{where}: {key} names {target}, which the graph lacks")
         missing = _missing_declarations(entity)
         for m in missing:
             if m.get("reason") != "not-applicable" and not m.get("blocks"):
@@ -199,6 +216,7 @@ def test_each_graph_rule_can_fail(schema, crates):
         "LAMBDA Core": lambda g, c: g[root_id]["conformsTo"].pop(),
         "no metadata descriptor": lambda g, c: c["@graph"].pop(0),
         "Additional properties": lambda g, c: g[part_id].update(frames=40),
+        "which the graph lacks": lambda g, c: g[root_id].update(author=[{"@id": "#nobody"}]),
     }
     for expected, change in cases.items():
         assert any(expected in p for p in broken(change)), expected
@@ -223,6 +241,9 @@ def test_the_crate_says_what_the_verdict_says(crates):
         ("frames and dose", "not-applicable", False),
         ("gain reference", "not-applicable", False),
     ]
+    assert root["author"][0] == {"@id": "https://orcid.org/0000-0002-1777-3160"}
+    assert graph["https://orcid.org/0000-0002-1777-3160"]["author_position"] == 1
+    assert not any("email" in e for e in crate["@graph"])
     # SBF-SEM: scanning electron microscopy.
     assert root["measurementTechnique"] == {"@id": "http://purl.obolibrary.org/obo/FBbi_00000257"}
     parts = [graph[p["@id"]] for p in root["hasPart"]]
