@@ -104,13 +104,12 @@ def _imageset_part(entry: dict[str, Any], row: dict[str, Any], base: str) -> dic
     words = [w for w in (row["x_empiar_category"], row["x_data_format"]) if w]
     if row["file_path"]:
         words.append(f"in {row['file_path']}")
+    what = f"Imageset {number} of {entry['accession']}"
     part: dict[str, Any] = {
         "@id": f"{base}#imageset-{number}",
         "@type": "Dataset",
         "name": row["title"] or f"Imageset {number}",
-        "description": f"Imageset {number} of {entry['accession']}: {', '.join(words)}."
-        if words
-        else f"Imageset {number} of {entry['accession']}.",
+        "description": f"{what}: {', '.join(words)}." if words else f"{what}.",
         "identifier": _identifiers(entry),
         "url": base,
         "rawIncluded": False,
@@ -221,7 +220,8 @@ def _citation(entry: dict[str, Any]) -> dict[str, Any] | None:
 def _description(entry: dict[str, Any]) -> str:
     facts = [entry["experiment_type"] or "EMPIAR entry"]
     if entry["imageset_count"] is not None:
-        facts.append(f"{entry['imageset_count']} imagesets")
+        count = entry["imageset_count"]
+        facts.append(f"{count} imageset{'' if count == 1 else 's'}")
     if entry["dataset_size"]:
         facts.append(entry["dataset_size"])
     return (
