@@ -202,7 +202,7 @@ def test_each_graph_rule_can_fail(schema, crates):
         return violations(schema, crate)
 
     root_id = _root_id(good)
-    part_id = next(p["@id"] for p in [*good["@graph"]] if "#imageset-" in p["@id"])
+    part_id = next(e["@id"] for e in good["@graph"] if "#imageset-" in e["@id"])
     cases = {
         "hasPart": lambda g, c: g[root_id]["hasPart"].append({"@id": root_id + "#nowhere"}),
         "no metadata pointer": lambda g, c: g[part_id].pop("identifier"),
