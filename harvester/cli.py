@@ -733,9 +733,10 @@ def reindex_command(db_path):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["yaml", "json", "parquet"]),
+    type=click.Choice(["yaml", "json", "parquet", "rocrate"]),
     help="Output format (default: yaml; --all on standard output writes JSON Lines). "
-    "parquet: every public table into the -o directory, for DuckDB, Polars or Spark.",
+    "parquet: every public table into the -o directory, for DuckDB, Polars or Spark. rocrate: "
+    "a detached LAMBDA RO-Crate per EMPIAR entry; without ACCESSION, every entry.",
 )
 @click.option(
     "-o",
@@ -756,6 +757,13 @@ def export_command(db_path, accession, every, fmt, output, extensions):
 
     if fmt == "parquet":
         _export_parquet(db_path, accession, every, output)
+        return
+    if fmt == "rocrate":
+        if every and accession is not None:
+            raise Problem("name one ACCESSION, or --all")
+        if extensions:
+            raise Problem("--extensions applies to the yaml and json documents, not to crates")
+        _export_crates(db_path, accession, output)
         return
     if every == (accession is not None):
         raise Problem("name one ACCESSION, or --all")
@@ -846,6 +854,42 @@ def _export_all(db, accessions: list[str], fmt: str, output: str | None, extensi
     except OSError as exc:
         raise Problem(f"cannot write into {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(accessions)} {fmt.upper()} documents into {output}", err=True)
+
+
+def _export_crates(db_path: str, accession: str | None, output: str | None) -> None:
+    """One detached RO-Crate: of ACCESSION into a file, else of every entry into the directory
+    `output` (EMPIAR-n-ro-crate-metadata.json each), or as JSON Lines."""
+    from empiar_mirror.index.export import entry_accessions
+    from empiar_mirror.index.rocrate import METADATA_FILE, dump, entry_crate
+
+    db = _open_current(db_path)
+    try:
+        if accession is not None:
+            text = dump(entry_crate(db, accession))
+            if output is None:
+                click.echo(text, nl=False)
+            else:
+                _write_whole(Path(output), text)
+            return
+        accessions = entry_accessions(db)
+        if output is None:
+            for each in accessions:
+                click.echo(json.dumps(entry_crate(db, each), ensure_ascii=False))
+            return
+        directory = Path(output)
+        if directory.exists() and not directory.is_dir():
+            raise Problem(f"{output} is not a directory: without ACCESSION, -o names one")
+        directory.mkdir(parents=True, exist_ok=True)
+        for each in accessions:
+            _write_whole(directory / f"{each}-{METADATA_FILE}", dump(entry_crate(db, each)))
+    except LookupError as exc:
+        raise Problem(str(exc)) from None
+    except OSError as exc:
+        raise Problem(f"cannot write {output}: {exc.strerror}") from None
+    finally:
+        db.close()
+    if output is not None:
+        click.echo(f"Wrote {len(accessions)} RO-Crates into {output}", err=True)
 
 
 @cli.command(name="deposition")

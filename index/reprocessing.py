@@ -25,6 +25,18 @@ ACQUISITION_RULES = {
     "gain_reference": ("gain reference", "not deposited"),
     "files_match_declaration": ("every declared image", "not deposited"),
 }
+TITLE_AND_DATE, DOI = "title and release date", "entry DOI"
+UNLISTED, NO_RAW = "files", "raw movies or micrographs"
+# The tier each gap holds back: the stored gaps are one list, and their readers (the RO-Crate
+# export) say which tier each one blocks.
+GAP_TIERS = {
+    TITLE_AND_DATE: "findable",
+    DOI: "findable",
+    **{rule.replace("_", " "): "core metadata" for rule in CORE_RULES},
+    UNLISTED: "acquisition complete",
+    NO_RAW: "acquisition complete",
+    **{what: "acquisition complete" for what, _ in ACQUISITION_RULES.values()},
+}
 
 
 def _gap(what: str, reason: str, detail: str) -> dict[str, str]:
@@ -37,9 +49,9 @@ def verdict(
     """(reprocessable 1/0/None, the highest tier reached, the gaps) for one entry."""
     findable = []
     if not entry["title"] or not entry["release_date"]:
-        findable.append(_gap("title and release date", "not registered", "the record lacks one"))
+        findable.append(_gap(TITLE_AND_DATE, "not registered", "the record lacks one"))
     if not entry["entry_doi"]:
-        findable.append(_gap("entry DOI", "not registered", "the record names no DOI"))
+        findable.append(_gap(DOI, "not registered", "the record names no DOI"))
     core = [
         _gap(rule.replace("_", " "), "not registered", checks[rule][1])
         for rule in CORE_RULES
@@ -47,11 +59,9 @@ def verdict(
     ]
     acquisition, explained = [], []
     if entry["files_listed_at"] is None:
-        acquisition.append(_gap("files", "not listed yet", "the entry's files are not listed"))
+        acquisition.append(_gap(UNLISTED, "not listed yet", "the entry's files are not listed"))
     elif not has_raw:
-        acquisition.append(
-            _gap("raw movies or micrographs", "not deposited", "none among the listed files")
-        )
+        acquisition.append(_gap(NO_RAW, "not deposited", "none among the listed files"))
     for rule, (what, reason) in ACQUISITION_RULES.items():
         passed, detail = checks.get(rule, (None, ""))
         if passed == 0:
