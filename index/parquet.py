@@ -109,12 +109,12 @@ def export_table(
     columns = ", ".join(f"[{name}]" for name in table_schema.names)
     (count,) = conn.execute(f"select count(*) from [{table}]").fetchone()
     if count <= split_rows or "accession" not in table_schema.names:
-        cursor = conn.execute(f"select {columns} from [{table}] order by rowid")
+        cursor = conn.execute(f"select {columns} from [{table}]")
         return _write(directory / f"{table}.parquet", table_schema, _batches(cursor, table_schema))
     parts = directory / table
     parts.mkdir(exist_ok=True)
     written, part, after = 0, 0, ""
-    while True:
+    while conn.execute(f"select 1 from [{table}] where accession > ? limit 1", [after]).fetchone():
         # A part ends at the first accession change past `split_rows`: no entry spans two.
         last = conn.execute(
             f"select accession from [{table}] where accession > ? order by accession "
@@ -127,11 +127,13 @@ def export_table(
             + "order by accession",
             [after, last[0]] if last else [after],
         )
-        n = _write(parts / f"part-{part:05d}.parquet", table_schema, _batches(cursor, table_schema))
-        written += n
-        if not last or n == 0:
-            return written
+        written += _write(
+            parts / f"part-{part:05d}.parquet", table_schema, _batches(cursor, table_schema)
+        )
+        if not last:
+            break
         after, part = last[0], part + 1
+    return written
 
 
 def export(
