@@ -370,10 +370,24 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
     for slot, model in _ENTITIES.items():
         ex.complete(model, lists[slot])
         lists[slot] = [_in_slot_order(model, obj) for obj in lists[slot]]
+    _drop_dangling(lists)
     for slot in (*_ENTITIES, *_ASSOCIATIONS):
         if lists.get(slot):
             doc[slot] = lists[slot]
     return doc
+
+
+def _drop_dangling(lists: dict[str, list[dict[str, Any]]]) -> None:
+    """Leave out an association that names a record the document does not hold: a link a record
+    states to another archive's record the mirror has no public copy of (a withdrawn map's
+    reconstruction, say) would be a reference to nothing."""
+    held = {obj["id"] for slot in _ENTITIES for obj in lists.get(slot, [])}
+    for slot in _ASSOCIATIONS:
+        lists[slot] = [
+            link
+            for link in lists.get(slot, [])
+            if all(v in held for k, v in link.items() if k.endswith("_id") and isinstance(v, str))
+        ]
 
 
 def _in_slot_order(model: type[BaseModel], obj: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from conftest import SAMPLE_ENTRIES, harvest, invoke, query, run_cli
 from sqlite_utils import Database
 
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
-from empiar_mirror.index.export import dump, export_dataset
+from empiar_mirror.index.export import dump, entry_accessions, export_dataset
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "lambda-ber" / "schema"
 LINKED_MODEL_FILE = SAMPLE_DIR / "rcsb" / "entry" / "7SGD.json"
@@ -402,3 +402,22 @@ def test_cli_export_errors_are_one_line(db_path, tmp_path):
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
         assert result.stderr.startswith("empiar-mirror: error: ")
+
+
+def test_no_association_names_a_record_the_document_does_not_hold(harvested_db):
+    db = Database(harvested_db)
+    for accession in entry_accessions(db):
+        doc = export_dataset(db, accession)
+        held = {
+            obj["id"]
+            for slot, items in doc.items()
+            if isinstance(items, list)
+            for obj in items
+            if isinstance(obj, dict) and "id" in obj
+        }
+        for slot, items in doc.items():
+            if not slot.endswith("_associations"):
+                continue
+            for link in items:
+                dangling = {v for k, v in link.items() if k.endswith("_id") and v not in held}
+                assert not dangling, (accession, slot, dangling)
