@@ -169,8 +169,9 @@ class _Exporter:
     def associations(
         self, model: type[lb._Model], where: str, params: list
     ) -> list[dict[str, Any]]:
-        # By every column, keys first: the same rows always come out in the same order.
-        order = ", ".join(f"[{name}]" for name in model.model_fields)
+        # By owner, then as the record states them (its rows are written in its order, and
+        # rewritten whole): principal investigators as EMPIAR lists them, not by id.
+        order = f"[{next(iter(model.model_fields))}], rowid"
         rows = reading.rows(
             self.db, f"select * from [{model.table}] where {where} order by {order}", params
         )

@@ -421,3 +421,24 @@ def test_no_association_names_a_record_the_document_does_not_hold(harvested_db):
             for link in items:
                 dangling = {v for k, v in link.items() if k.endswith("_id") and v not in held}
                 assert not dangling, (accession, slot, dangling)
+
+
+def test_principal_investigators_come_in_empiars_order(tmp_path):
+    acc = "EMPIAR-90015"
+    doc = json.loads((SAMPLE_DIR / "empiar" / f"{acc}.json").read_text())
+    doc[acc]["principal_investigator"].reverse()  # the later ORCID first
+    overlay = tmp_path / "overlay" / "empiar"
+    overlay.mkdir(parents=True)
+    (overlay / f"{acc}.json").write_text(json.dumps(doc))
+    db = tmp_path / "mirror.db"
+    with ReplayServer([SAMPLE_DIR, overlay.parent]) as server:
+        assert harvest(server, db, "--ids", acc, "--no-linked").returncode == 0
+    exported = export_dataset(Database(db), acc)
+    investigators = [
+        link["person_id"]
+        for link in exported["study_person_associations"]
+        if link["role"] == "principal_investigator"
+    ]
+    assert investigators == [
+        f"https://orcid.org/{p['author_orcid']}" for p in doc[acc]["principal_investigator"]
+    ]
