@@ -111,6 +111,18 @@ def use(db: Database, source: str, accession: str, sha256: str, changed_at: str)
     )
 
 
+def drop_older_unmappable(db: Database, source: str, accession: str, sha256: str) -> None:
+    """Of the versions that do not map, keep only this newest one (and the one in use): an
+    archive answering a different broken document each night would otherwise add a version a
+    night, for ever. The versions that map are all kept: they are the record's history."""
+    db.execute(
+        "delete from record_version where source = ? and accession = ? and maps = 0 "
+        "and sha256 != ? and sha256 is not (select sha256 from source_record "
+        "where source = ? and accession = ?)",
+        [source, accession, sha256, source, accession],
+    )
+
+
 def record_withdrawn(db: Database, source: str, accession: str, at: str) -> None:
     """The archive no longer serves a record it served: history says so (nothing when the
     file never held a version of it)."""

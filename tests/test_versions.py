@@ -321,3 +321,22 @@ def test_of_two_versions_served_in_the_same_second_the_one_in_use_is_newest(tmp_
     with db.atomic():
         store.save_source(db, fetched, "bbb", at)
     assert [v.sha256 for v in versions.newest_first(db, "empiar", "EMPIAR-10001")][0] == "bbb"
+
+
+def test_a_record_broken_differently_each_night_keeps_one_broken_version(mirror, tmp_path):
+    acc = "EMPIAR-90001"
+    for night in range(3):
+        broken = changed_entry(tmp_path, acc, imagesets=f"not a list, night {night}")
+        with ReplayServer([SAMPLE_DIR, broken]) as server:
+            assert harvest(server, mirror, "--ids", acc, "--no-linked").returncode == 1
+    kept = query(
+        mirror,
+        "select maps, payload like '%night 2%' from record_version where accession = ? "
+        "order by maps",
+        (acc,),
+    )
+    # The newest broken answer beside the version in use; the older broken ones are gone.
+    assert kept == [(0, 1), (1, 0)]
+    assert query(
+        mirror, "select title is not null from empiar_entries where accession = ?", (acc,)
+    ) == [(1,)]

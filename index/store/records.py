@@ -242,6 +242,7 @@ def save_unmappable(
             maps=False,
             error=error.message,
         )
+        versions.drop_older_unmappable(db, fetched.source, fetched.accession, sha256)
         save_fetched_only(db, fetched, at)
         record_error(db, run_id, error)
 
