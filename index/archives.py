@@ -105,6 +105,7 @@ LINKS = (
     Link(PDB, REPLACES, PDB),
     Link(PDB, REPLACED_BY, PDB, column="replaced_by"),
     Link(EMPIAR, REPLACED_BY, EMPIAR, column="replaced_by"),
+    Link(EMDB, REPLACED_BY, EMDB, column="replaced_by"),
 )
 # Two archives' records linked through a third besides directly: an entry and the models fitted
 # into its maps.

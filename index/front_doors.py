@@ -208,6 +208,14 @@ def _refresh_lists(db: Database, archive: Archive, lists: Lists) -> int:
     return changed
 
 
+def _refresh_raw_data(db: Database) -> int:
+    """A map's raw data is in EMPIAR when a harvested entry links to it (its empiar_ids)."""
+    has = "(coalesce(json_array_length(empiar_ids), 0) > 0)"
+    return db.execute(
+        f"update emdb_maps set has_raw_data = {has} where has_raw_data is not {has}"
+    ).rowcount
+
+
 def refresh(db: Database) -> int:
     """Recompute the gathered columns, the link tables, the entries' linked words and statuses,
     and the table counts; clear the marks.
@@ -220,6 +228,7 @@ def refresh(db: Database) -> int:
         for a in ARCHIVES.values()
     }
     changed = sum(_refresh_lists(db, a, lists) for a in ARCHIVES.values())
+    changed += _refresh_raw_data(db)
     # Entries look up the maps and models they link to, so those are read whole (the columns the
     # gathering needs); the entries, with their long text, go a range at a time.
     maps = {

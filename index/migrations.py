@@ -1092,3 +1092,22 @@ ALTER TABLE empiar_entries ADD COLUMN reprocessing_gaps TEXT
 @_migration
 def m022_reprocessable(db: Database) -> None:
     _execute_all(db, _V22_REPROCESSABLE)
+
+
+_V25_COVERAGE = """
+-- Cross-archive coverage on the EMDB front door: is the map's raw data in EMPIAR, when was it
+-- released (for the share per year), and which map superseded an obsolete one.
+ALTER TABLE emdb_maps ADD COLUMN has_raw_data INTEGER;
+ALTER TABLE emdb_maps ADD COLUMN release_year INTEGER;
+ALTER TABLE emdb_maps ADD COLUMN replaced_by TEXT;
+UPDATE emdb_maps SET release_year = CAST(substr(release_date, 1, 4) AS INTEGER)
+    WHERE release_date GLOB '[0-9][0-9][0-9][0-9]-*';
+UPDATE emdb_maps SET has_raw_data = (coalesce(json_array_length(empiar_ids), 0) > 0);
+CREATE INDEX idx_emdb_maps_has_raw_data ON emdb_maps (has_raw_data, resolution_a)
+"""
+
+
+@_migration
+def m025_cross_archive_coverage(db: Database) -> None:
+    # replaced_by is filled by `empiar-mirror reindex`, or as each map changes.
+    _execute_all(db, _V25_COVERAGE)

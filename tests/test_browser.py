@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import free_port, harvest, query, run_cli, running
 
+from empiar_mirror.index.portal.charts import CHARTS
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 LAUNCH_ARGS = [
@@ -133,7 +135,7 @@ def test_clicking_a_facet_filters_the_table(page, base_url):
 def test_charts_render_offline(page, base_url):
     page.goto(base_url + "/-/charts")
     charts = page.locator("svg.portal-chart")
-    assert charts.count() == 6  # releases, resolution, microscopes, detectors, sizes, completeness
+    assert charts.count() == len(CHARTS)
     for i in range(charts.count()):
         chart = charts.nth(i)
         chart.scroll_into_view_if_needed()

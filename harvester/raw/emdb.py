@@ -159,6 +159,8 @@ class EmdbEntry(BaseModel):
     release_date: str | None = None
     update_date: str | None = None
     obsolete_date: str | None = None
+    # The maps that replace an obsolete one (the XSD: present only when this entry is obsolete).
+    superseded_by: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     authors: list[Person] = Field(default_factory=list)
     grants: list[Grant] = Field(default_factory=list)
@@ -413,6 +415,15 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         release_date=iso_date(dates.get("map_release")) or iso_date(dates.get("header_release")),
         update_date=iso_date(dates.get("update")),
         obsolete_date=iso_date(dates.get("obsolete")),
+        superseded_by=list(
+            dict.fromkeys(
+                emd
+                for r in listify(get(admin, "superseded_by_list", "entry"))
+                if isinstance(r, dict)
+                and (emd := normalize_emdb_id(text(r.get("entry")) or ""))
+                and emd != doc["emdb_id"]
+            )
+        ),
         keywords=[k.strip() for k in (text(admin.get("keywords")) or "").split(",") if k.strip()],
         authors=_people(get(admin, "authors_list", "author")),
         grants=[

@@ -126,7 +126,7 @@ def register_routes():
         (r"^/$", home.home_view),
         (r"^/-/search(\.(?P<format>json))?$", search.search_view),
         (r"^/-/charts$", chart_pages.charts_view),
-        (r"^/-/charts/(?P<slug>[a-z]+)\.svg$", chart_pages.chart_svg_view),
+        (r"^/-/charts/(?P<slug>[a-z-]+)\.svg$", chart_pages.chart_svg_view),
         (r"^/-/changes\.atom$", feed.changes_atom),
         (r"^/robots\.txt$", robots_view),
     ]

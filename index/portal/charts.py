@@ -258,6 +258,13 @@ CHARTS = [
         "Entries per detector family of their linked EMDB maps (top 10).",
     ),
     ChartSpec(
+        "raw-data",
+        "EMDB maps with raw data in EMPIAR, per release year",
+        "Of the current EMDB maps in this mirror released each year, the share whose raw data an "
+        "EMPIAR entry holds. A mirror of linked maps holds few maps without raw data: harvest "
+        "with --emdb all for the whole of EMDB.",
+    ),
+    ChartSpec(
         "sizes",
         "Dataset sizes",
         "Entries per dataset size as EMPIAR reports it (decimal units: 1 GB = 10⁹ bytes).",
@@ -327,6 +334,8 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
             for r in rows
         ]
         return bar_chart(spec.title, slug, bars)
+    if slug == "raw-data":
+        return await _raw_data(spec, db, table_url.rsplit("/", 1)[0] + "/emdb_maps", current_only)
     if slug == "sizes":
         cases = " ".join(
             f"when dataset_size_bytes < {hi} then {i}"
@@ -378,6 +387,30 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
         ]
         return bar_chart(spec.title, slug, bars, "% of the entries the rule applies to")
     raise KeyError(slug)
+
+
+async def _raw_data(spec: ChartSpec, db, maps_url: str, current_only: dict) -> Markup:
+    current = current_sql("m") if current_only else "1"
+    rows = (
+        await db.execute(
+            "select release_year, sum(has_raw_data), count(*) from emdb_maps m "
+            f"where release_year between {FIRST_RELEASE_YEAR} and {dt.date.today().year + 1} "
+            f"and {current} group by 1 order by 1"
+        )
+    ).rows
+    if not rows:
+        return _empty(spec.title, spec.slug)
+    years = [str(r[0]) for r in rows]
+    shares = [round(100 * (r[1] or 0) / r[2], 1) for r in rows]
+    hrefs = {
+        (str(r[0]), "% with raw data"): _table_url(
+            maps_url, release_year=r[0], has_raw_data=1, **current_only
+        )
+        for r in rows
+    }
+    return column_chart(
+        spec.title, spec.slug, years, {"% with raw data": shares}, hrefs, "% of the maps released"
+    )
 
 
 # The release years the chart spans: a bad date (0000-01-01) must not stretch it over centuries

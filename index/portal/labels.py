@@ -41,6 +41,7 @@ COLUMN_LABELS = {
     "completeness": "Completeness (%)",
     "completeness_bin": "Completeness",
     "software": "Software",
+    "has_raw_data": "Raw data in EMPIAR",
 }
 # Coded values, by column.
 VALUE_LABELS = {

@@ -21,7 +21,7 @@ TABLE_PK = {table: a.key_column for table, a in BY_FRONT_DOOR.items()}
 ID_COLUMNS = {
     **{c: (a.key,) for a in ARCHIVES.values() for c in (a.key_column, a.ids_column)},
     **dict.fromkeys(("accession", "from_accession", "to_accession"), tuple(ARCHIVES)),
-    "replaced_by": ("pdb", "empiar"),
+    "replaced_by": ("pdb", "empiar", "emdb"),
 }
 # The archives' status codes in a reader's words; the code stays in the cell's tooltip.
 STATUS_WORDS = {
