@@ -216,9 +216,13 @@ def _protein(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Model]]:
         sequence_length=len(sequence) if sequence else None,
         molecular_weight_theoretical=lb.qv(m.molecular_weight, m.molecular_weight_unit or "MDa"),
     )
-    # A chimera names several; one that is no accession is kept as served.
+    # A chimera names several; one that is no accession is kept as served, as is a sequence
+    # outside lambda-ber's alphabet (`(MSE)` for a selenomethionine).
     others = [a for a in served if a.upper() not in accessions[:1]]
-    return protein, _property("protein", entity_id, "uniprot_accessions", ", ".join(others))
+    return protein, [
+        *_property("protein", entity_id, "uniprot_accessions", ", ".join(others)),
+        *_property("protein", entity_id, "sequence", None if sequence else m.sequence),
+    ]
 
 
 def _nucleic_acid(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Model]]:
@@ -234,7 +238,10 @@ def _nucleic_acid(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Mode
         sequence_length=len(sequence) if sequence else None,
         molecular_weight_theoretical=lb.qv(m.molecular_weight, m.molecular_weight_unit or "MDa"),
     )
-    return strand, _property("nucleic_acid", entity_id, "classification", m.classification)
+    return strand, [
+        *_property("nucleic_acid", entity_id, "classification", m.classification),
+        *_property("nucleic_acid", entity_id, "sequence", None if sequence else m.sequence),
+    ]
 
 
 def _chebi(value: str) -> str | None:
@@ -289,18 +296,10 @@ def _molecules(e: EmdbEntry, dataset_id: str, sample_id: str) -> list[lb._Model]
         pointer: dict[str, str] = {}
         if m.kind in ENTITY_KINDS:
             path, component_type, build = ENTITY_KINDS[m.kind]
-            table = {"protein": "protein", "nucleic-acid": "nucleic_acid"}.get(
-                path, "small_molecule"
-            )
             entity, extra = build(m, f"{dataset_id}/{path}/{key}")
             records += [entity, *extra]
-            if m.sequence and (
-                not getattr(entity, "amino_acid_sequence", None)
-                and not getattr(entity, "nucleotide_sequence", None)
-            ):
-                records += _property(table, entity.id, "sequence", m.sequence)
             records += _metric(
-                table,
+                entity.table,
                 entity.id,
                 "molecular_weight_experimental",
                 m.experimental_weight,
