@@ -48,7 +48,7 @@ _PARTS_OF_COLUMNS = {
         "microscope_families",
         "detector_families",
     ),
-    "sample": ("sample_name", "sample_names", "organisms", "scale"),
+    "sample": ("sample_name", "sample_names", "organisms", "scale", "molecules"),
     "DOI": ("entry_doi",),
 }
 PART_OF_COLUMN = {c: part for part, columns in _PARTS_OF_COLUMNS.items() for c in columns}
@@ -73,6 +73,10 @@ _PARTS_OF_TABLES = {
         "experiment_sample",
         "buffer_composition",
         "buffer_component",
+        "sample_component",
+        "protein",
+        "nucleic_acid",
+        "small_molecule",
         "sample_preparation",
         "cryoem_preparation",
     ),

@@ -44,7 +44,11 @@ _ENTITIES: dict[str, type[lb._Model]] = {
     "organizations": lb.Organization,
     "publications": lb.Publication,
     "instruments": lb.Instrument,
+    "proteins": lb.Protein,
+    "nucleic_acids": lb.NucleicAcid,
+    "small_molecules": lb.SmallMolecule,
     "samples": lb.Sample,
+    "sample_components": lb.SampleComponent,
     "sample_preparations": lb.SamplePreparation,
     "experiment_runs": lb.ExperimentRun,
     "workflow_runs": lb.WorkflowRun,
@@ -69,7 +73,11 @@ _ASSOCIATIONS: dict[str, type[lb._Model]] = {
 _OWNED_ENTITIES = (
     "studies",
     "instruments",
+    "proteins",
+    "nucleic_acids",
+    "small_molecules",
     "samples",
+    "sample_components",
     "sample_preparations",
     "experiment_runs",
     "workflow_runs",
@@ -98,6 +106,10 @@ _ESCAPE_HATCH_OWNERS = {
     "sample_preparation",
     "workflow_run",
     "sample",
+    "protein",
+    "nucleic_acid",
+    "small_molecule",
+    "sample_component",
 }
 _EMPIAR_NUMBER = re.compile(r"^(?:EMPIAR-)?(\d+)$", re.IGNORECASE)
 

@@ -168,6 +168,10 @@ def _refresh_entries(
                 distinct(s for m in linked_maps for s in json_list(m["software"])),
                 ensure_ascii=False,
             ),
+            "molecules": json.dumps(
+                distinct(s for m in linked_maps for s in json_list(m["molecules"])),
+                ensure_ascii=False,
+            ),
         }
         own = {
             "technique": entry["own_technique"],
@@ -179,6 +183,7 @@ def _refresh_entries(
             *(w for m in linked_maps for w in (m["emdb_id"], m["title"], m["sample_name"])),
             *distinct(m[c] for m in linked_maps for c in instruments),
             *(o for m in linked_maps for o in json_list(m["organisms"])),
+            *distinct(w for m in linked_maps for w in json_list(m["molecules"])),
             *(w for p in pdb_ids for w in (p, (models.get(p) or {}).get("title"))),
         ]
         new["linked_text"] = "\n".join(w for w in words if w)
@@ -235,7 +240,7 @@ def refresh(db: Database) -> int:
         m["emdb_id"]: m
         for m in rows(
             db,
-            "select m.emdb_id, m.title, m.sample_name, m.organisms, m.software, "
+            "select m.emdb_id, m.title, m.sample_name, m.organisms, m.software, m.molecules, "
             "m.resolution_a, m.method, m.microscope, m.detector, "
             "m.microscope_family, m.detector_family, m.voltage_kv, r.technique, "
             "r.experimental_method from emdb_maps m "

@@ -1094,6 +1094,84 @@ def m022_reprocessable(db: Database) -> None:
     _execute_all(db, _V22_REPROCESSABLE)
 
 
+_V14_MOLECULES = """
+-- What each sample holds (lambda-ber SampleComponent), and the molecules they are: a protein,
+-- a nucleic acid or a small molecule row per EMDB macromolecule or ligand, owned by its map.
+CREATE TABLE protein (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    uniprot_id TEXT,
+    protein_name TEXT,
+    organism TEXT,
+    organism_name TEXT,
+    amino_acid_sequence TEXT,
+    sequence_length INTEGER,
+    molecular_weight_theoretical_value REAL,
+    molecular_weight_theoretical_unit TEXT
+);
+CREATE TABLE nucleic_acid (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    nucleic_acid_type TEXT,
+    nucleic_acid_name TEXT,
+    organism TEXT,
+    organism_name TEXT,
+    nucleotide_sequence TEXT,
+    sequence_length INTEGER,
+    molecular_weight_theoretical_value REAL,
+    molecular_weight_theoretical_unit TEXT
+);
+CREATE TABLE small_molecule (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    small_molecule_name TEXT,
+    chebi_id TEXT,
+    pdb_ligand_id TEXT,
+    chemical_class TEXT,
+    molecular_formula TEXT,
+    molecular_weight_theoretical_value REAL,
+    molecular_weight_theoretical_unit TEXT
+);
+CREATE TABLE sample_component (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    description TEXT,
+    sample_id TEXT NOT NULL REFERENCES sample(id),
+    component_type TEXT NOT NULL,
+    protein_id TEXT REFERENCES protein(id),
+    nucleic_acid_id TEXT REFERENCES nucleic_acid(id),
+    small_molecule_id TEXT REFERENCES small_molecule(id),
+    ontology_term TEXT,
+    copy_number INTEGER
+);
+CREATE INDEX idx_sample_component_sample ON sample_component(sample_id);
+CREATE INDEX idx_protein_uniprot_id ON protein(uniprot_id);
+CREATE INDEX idx_small_molecule_pdb_ligand_id ON small_molecule(pdb_ligand_id);
+ALTER TABLE sample ADD COLUMN expression_system TEXT;
+-- A map's molecules (names, with UniProt accessions and ligand codes) for reading and search;
+-- an entry's, gathered from its linked maps.
+ALTER TABLE emdb_maps ADD COLUMN molecules TEXT;
+ALTER TABLE empiar_entries ADD COLUMN molecules TEXT;
+-- The mapped values are filled by `empiar-mirror reindex` (or as each map changes), the
+-- gathered ones (an entry's molecules, in its linked_text too) by the next refresh.
+INSERT OR IGNORE INTO front_door_stale (source, accession) SELECT 'empiar', accession
+    FROM empiar_entries
+"""
+
+
+@_migration
+def m014_molecules(db: Database) -> None:
+    _execute_all(db, _V14_MOLECULES)
+    # A map is found by its molecules: the search index gains the column.
+    columns = [*SEARCH_INDEXES["emdb_maps"], "molecules"]
+    db["emdb_maps"].disable_fts()
+    db["emdb_maps"].enable_fts(columns, tokenize="porter", create_triggers=True)
+    search_triggers_on_their_columns(db, "emdb_maps")
+
+
 _V25_COVERAGE = """
 -- Cross-archive coverage on the EMDB front door: is the map's raw data in EMPIAR, when was it
 -- released (for the share per year), and which map superseded an obsolete one.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 from empiar_mirror.harvester.mapping import instruments, vocab
 from empiar_mirror.harvester.mapping.common import (
@@ -14,11 +15,12 @@ from empiar_mirror.harvester.mapping.common import (
     publication,
     slug,
 )
-from empiar_mirror.harvester.raw.emdb import EmdbEntry
+from empiar_mirror.harvester.raw.emdb import EmdbEntry, Expression, Molecule
 from empiar_mirror.harvester.raw.normalize import normalize_pdb_id
 from empiar_mirror.index.archives import EMDB, NOT_PUBLIC, PDB
 from empiar_mirror.index.lambda_ber import models as lb
 from empiar_mirror.index.lambda_ber.enums import (
+    ChemicalClassEnum,
     CollectionModeEnum,
     DatabaseNameEnum,
     DataTypeEnum,
@@ -27,8 +29,10 @@ from empiar_mirror.index.lambda_ber.enums import (
     ImagingModeEnum,
     InstrumentCategoryEnum,
     InstrumentRoleEnum,
+    NucleicAcidTypeEnum,
     OutputTypeEnum,
     PreparationTypeEnum,
+    SampleComponentTypeEnum,
     SampleRoleEnum,
     SampleTypeEnum,
     VitrificationMethodEnum,
@@ -40,6 +44,28 @@ from empiar_mirror.index.lambda_ber.record import (
     Mapped,
     distinct,
 )
+
+# lambda-ber's patterns for the slots a molecule's identity fills; a served value that does not
+# fit one is kept as an additional property instead, so nothing said is lost.
+PROTEIN_SEQUENCE = re.compile(r"^[ACDEFGHIKLMNPQRSTVWYBJOUXZ]+$")
+NUCLEOTIDE_SEQUENCE = re.compile(r"^[ACGTURYKMSWBDHVNI]+$")
+UNIPROT = re.compile(
+    r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})(-[0-9]+)?$"
+)
+CHEBI = re.compile(r"^(?:CHEBI:)?([0-9]+)$", re.IGNORECASE)
+# EMDB fills a ligand's `formula` with its wwPDB chemical component code (`NAG`, `CLA`); a
+# chemical formula proper has lower-case letters or is longer (`C8H15NO6`).
+CCD_CODE = re.compile(r"^[A-Z0-9]{1,5}$")
+# DNA written in parenthesised deoxynucleotide codes, `(DA)(DT)`: one letter each.
+DEOXY_CODE = re.compile(r"\(D([ACGTUI])\)")
+NUCLEIC_ACID_KINDS = {"dna": NucleicAcidTypeEnum.dna, "rna": NucleicAcidTypeEnum.rna}
+# Supramolecules that are a component of their own (a complex is the sample itself).
+SUPRAMOLECULE_COMPONENTS = {
+    "virus_supramolecule": SampleComponentTypeEnum.virus_particle,
+    "cell_supramolecule": SampleComponentTypeEnum.cell,
+    "organelle_or_cellular_component_supramolecule": SampleComponentTypeEnum.organelle,
+    "tissue_supramolecule": SampleComponentTypeEnum.tissue,
+}
 
 MAP_FILES = "https://files.wwpdb.org/pub/emdb/structures/{emdb_id}/{folder}/{file}"
 log = logging.getLogger(__name__)
@@ -100,6 +126,7 @@ def _sample(e: EmdbEntry, dataset_id: str, study_id: str, experiment_id: str) ->
             if e.buffer_ph is not None or e.buffer_components
             else None,
             organism=f"NCBITaxon:{organism.ncbi}" if organism and organism.ncbi else None,
+            expression_system="; ".join(_expression_label(x) for x in e.expressions) or None,
             x_organism_name=organism.name if organism else None,
         ),
         lb.SamplePreparation(
@@ -134,7 +161,198 @@ def _sample(e: EmdbEntry, dataset_id: str, study_id: str, experiment_id: str) ->
     if e.grid_model and not vocab.grid_type(e.grid_model):
         records += _property("sample_preparation", prep_id, "grid_model", e.grid_model)
     records += _property("sample_preparation", prep_id, "grid_pretreatment", e.grid_pretreatment)
+    records += _molecules(e, dataset_id, sample_id)
     return records
+
+
+def _expression_label(x: Expression) -> str:
+    host = x.organism.name or f"NCBITaxon:{x.organism.ncbi}"
+    line = x.cell or x.strain
+    return f"{host} ({line})" if line else host
+
+
+def _metric(owner_table: str, owner_id: str, label: str, value, unit) -> list[lb._Model]:
+    if value is None:
+        return []
+    return [
+        lb.AdditionalMetric(
+            owner_table=owner_table,
+            owner_id=owner_id,
+            attribute_id=f"emdb:{label}",
+            attribute_label=label,
+            numeric_value=value,
+            unit=unit or "unspecified",
+        )
+    ]
+
+
+def _molecule_keys(molecules: list[Molecule]) -> list[str]:
+    """EMDB's own number of each molecule where it is one and unique, else its place."""
+    keys: list[str] = []
+    for place, m in enumerate(molecules, start=1):
+        key = str(m.number) if m.number is not None else ""
+        keys.append(key if key and key not in keys else f"item-{place}")
+    return keys
+
+
+def _sequence(m: Molecule, pattern: re.Pattern) -> str | None:
+    """The one-letter sequence in lambda-ber's alphabet, or None when it is not one."""
+    sequence = DEOXY_CODE.sub(r"\1", (m.sequence or "").upper())
+    return sequence if pattern.fullmatch(sequence) else None
+
+
+def _protein(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Model]]:
+    sequence = _sequence(m, PROTEIN_SEQUENCE)
+    served = m.references.get("UNIPROTKB", [])
+    accessions = [a.upper() for a in served if UNIPROT.fullmatch(a.upper())]
+    protein = lb.Protein(
+        id=entity_id,
+        title=m.name,
+        uniprot_id=f"uniprot:{accessions[0]}" if accessions else None,
+        protein_name=m.name,
+        organism=f"NCBITaxon:{m.organism.ncbi}" if m.organism and m.organism.ncbi else None,
+        organism_name=m.organism.name if m.organism else None,
+        amino_acid_sequence=sequence,
+        sequence_length=len(sequence) if sequence else None,
+        molecular_weight_theoretical=lb.qv(m.molecular_weight, m.molecular_weight_unit or "MDa"),
+    )
+    # A chimera names several; one that is no accession is kept as served, as is a sequence
+    # outside lambda-ber's alphabet (`(MSE)` for a selenomethionine).
+    others = [a for a in served if a.upper() not in accessions[:1]]
+    return protein, [
+        *_property("protein", entity_id, "uniprot_accessions", ", ".join(others)),
+        *_property("protein", entity_id, "sequence", None if sequence else m.sequence),
+    ]
+
+
+def _nucleic_acid(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Model]]:
+    sequence = _sequence(m, NUCLEOTIDE_SEQUENCE)
+    strand = lb.NucleicAcid(
+        id=entity_id,
+        title=m.name,
+        nucleic_acid_type=NUCLEIC_ACID_KINDS[m.kind or ""],
+        nucleic_acid_name=m.name,
+        organism=f"NCBITaxon:{m.organism.ncbi}" if m.organism and m.organism.ncbi else None,
+        organism_name=m.organism.name if m.organism else None,
+        nucleotide_sequence=sequence,
+        sequence_length=len(sequence) if sequence else None,
+        molecular_weight_theoretical=lb.qv(m.molecular_weight, m.molecular_weight_unit or "MDa"),
+    )
+    return strand, [
+        *_property("nucleic_acid", entity_id, "classification", m.classification),
+        *_property("nucleic_acid", entity_id, "sequence", None if sequence else m.sequence),
+    ]
+
+
+def _chebi(value: str) -> str | None:
+    found = CHEBI.fullmatch(value)
+    return f"CHEBI:{found[1]}" if found else None
+
+
+def _small_molecule(m: Molecule, entity_id: str) -> tuple[lb._Model, list[lb._Model]]:
+    code = m.formula if m.formula and CCD_CODE.fullmatch(m.formula) else None
+    chebi = [c for c in map(_chebi, m.references.get("CHEBI", [])) if c]
+    molecule = lb.SmallMolecule(
+        id=entity_id,
+        title=m.name,
+        small_molecule_name=m.name,
+        chebi_id=chebi[0] if chebi else None,
+        pdb_ligand_id=f"pdb.ligand:{code}" if code else None,
+        chemical_class=ChemicalClassEnum.carbohydrate if m.kind == "saccharide" else None,
+        molecular_formula=m.formula if m.formula and not code else None,
+        molecular_weight_theoretical=lb.qv(m.molecular_weight, m.molecular_weight_unit or "MDa"),
+    )
+    extra: list[lb._Model] = []
+    # References with no slot of their own, and a second ChEBI id, are kept as served.
+    used = chebi[0] if chebi else None
+    for kind, values in m.references.items():
+        kept = [v for v in values if not (kind == "CHEBI" and _chebi(v) == used)]
+        label = f"{kind.lower() or 'other'}_id"
+        extra += _property("small_molecule", entity_id, label, ", ".join(kept))
+    return molecule, extra
+
+
+# EMDB's kind of molecule -> the path of its entity row, the component type, its builder.
+ENTITY_KINDS = {
+    "protein_or_peptide": ("protein", SampleComponentTypeEnum.protein, _protein),
+    "dna": ("nucleic-acid", SampleComponentTypeEnum.nucleic_acid, _nucleic_acid),
+    "rna": ("nucleic-acid", SampleComponentTypeEnum.nucleic_acid, _nucleic_acid),
+    "ligand": ("small-molecule", SampleComponentTypeEnum.small_molecule, _small_molecule),
+    "saccharide": ("small-molecule", SampleComponentTypeEnum.small_molecule, _small_molecule),
+}
+POINTERS = {
+    SampleComponentTypeEnum.protein: "protein_id",
+    SampleComponentTypeEnum.nucleic_acid: "nucleic_acid_id",
+    SampleComponentTypeEnum.small_molecule: "small_molecule_id",
+}
+
+
+def _molecules(e: EmdbEntry, dataset_id: str, sample_id: str) -> list[lb._Model]:
+    """What the sample holds: a component per macromolecule and ligand (pointing at its Protein,
+    NucleicAcid or SmallMolecule row) and per virus, cell, organelle or tissue it is made of."""
+    records: list[lb._Model] = []
+    for key, m in zip(_molecule_keys(e.molecules), e.molecules, strict=True):
+        component_id = f"{dataset_id}/component/{key}"
+        pointer: dict[str, str] = {}
+        if m.kind in ENTITY_KINDS:
+            path, component_type, build = ENTITY_KINDS[m.kind]
+            entity, extra = build(m, f"{dataset_id}/{path}/{key}")
+            records += [entity, *extra]
+            records += _metric(
+                entity.table,
+                entity.id,
+                "molecular_weight_experimental",
+                m.experimental_weight,
+                m.experimental_weight_unit,
+            )
+            pointer = {POINTERS[component_type]: entity.id}
+        else:  # a label, or another kind of molecule lambda-ber has no table for
+            component_type = SampleComponentTypeEnum.other
+            records += _property("sample_component", component_id, "emdb_kind", m.kind)
+        records.append(
+            lb.SampleComponent(
+                id=component_id,
+                title=m.name,
+                sample_id=sample_id,
+                component_type=component_type,
+                copy_number=m.copies,
+                **pointer,
+            )
+        )
+    supramolecules = [c for c in e.components if c.kind in SUPRAMOLECULE_COMPONENTS]
+    for place, c in enumerate(supramolecules, start=1):
+        taxon = next((o.ncbi for o in c.organisms if o.ncbi), None)
+        kind = SUPRAMOLECULE_COMPONENTS[c.kind or ""]
+        named_by_taxon = kind in (
+            SampleComponentTypeEnum.virus_particle,
+            SampleComponentTypeEnum.cell,
+        )
+        records.append(
+            lb.SampleComponent(
+                id=f"{dataset_id}/component/supramolecule-{place}",
+                title=c.name,
+                description=c.details,
+                sample_id=sample_id,
+                component_type=kind,
+                # A virus or cell is named by its taxon; an organelle or tissue would need a GO
+                # or UBERON term, which EMDB does not give.
+                ontology_term=f"NCBITaxon:{taxon}" if taxon and named_by_taxon else None,
+            )
+        )
+    return records
+
+
+def molecule_labels(e: EmdbEntry) -> list[str]:
+    """The sample's molecules as a reader searches for them: each name, with its UniProt
+    accessions or chemical component code."""
+    labels = []
+    for m in e.molecules:
+        ids = m.references.get("UNIPROTKB", []) if m.kind == "protein_or_peptide" else []
+        if m.kind in ("ligand", "saccharide") and m.formula and CCD_CODE.fullmatch(m.formula):
+            ids = [m.formula]
+        label = " ".join(filter(None, (m.name, f"({', '.join(ids)})" if ids else None)))
+        labels.append(label)
+    return distinct(labels)
 
 
 def _instrument(e: EmdbEntry, dataset_id: str, experiment_id: str) -> list[lb._Model]:
@@ -443,6 +661,7 @@ def map_emdb(e: EmdbEntry) -> Mapped:
         "detector_family": _family("detector", e.detector),
         "voltage_kv": e.voltage_kv,
         "software": json_list(s.name for s in e.software),
+        "molecules": json_list(molecule_labels(e)),
         "emdb_url": EMDB.page(e.emdb_id),
     }
     return Mapped("emdb", e.emdb_id, dataset_id, records, front_door)
@@ -467,6 +686,7 @@ def map_not_public(emdb_id: str) -> Mapped:
         "detector_family": None,
         "voltage_kv": None,
         "software": "[]",
+        "molecules": "[]",
         "emdb_url": EMDB.page(emdb_id),
     }
     return Mapped("emdb", emdb_id, f"emdb:{emdb_id}", [], front_door)

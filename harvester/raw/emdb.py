@@ -121,6 +121,36 @@ class Component(BaseModel):
     molecular_weight_unit: str | None = None
 
 
+class Expression(BaseModel):
+    """A recombinant expression system: the host organism, and its cell line or strain."""
+
+    organism: Organism
+    cell: str | None = None
+    strain: str | None = None
+
+
+class Molecule(BaseModel):
+    """One entry of the sample's macromolecule list: a protein, nucleic acid, ligand, saccharide,
+    label or other molecule, as EMDB states it."""
+
+    number: int | None = None
+    kind: str | None = None  # instance_type: protein_or_peptide, dna, rna, ligand, saccharide…
+    name: str | None = None
+    organism: Organism | None = None
+    copies: int | None = None
+    molecular_weight: float | None = None
+    molecular_weight_unit: str | None = None
+    experimental_weight: float | None = None
+    experimental_weight_unit: str | None = None
+    # One-letter code as served, whitespace removed (EMDB wraps it every 80 residues).
+    sequence: str | None = None
+    # External references by type (UNIPROTKB, CHEBI, PUBCHEM, …), in the order served.
+    references: dict[str, list[str]] = Field(default_factory=dict)
+    formula: str | None = None
+    classification: str | None = None
+    expressions: list[Expression] = Field(default_factory=list)
+
+
 class MapFile(BaseModel):
     role: str  # primary, half, mask, additional
     file: str
@@ -201,6 +231,9 @@ class EmdbEntry(BaseModel):
 
     sample_name: str | None = None
     components: list[Component] = Field(default_factory=list)
+    molecules: list[Molecule] = Field(default_factory=list)
+    # Every expression system the supramolecules and macromolecules name, first seen first.
+    expressions: list[Expression] = Field(default_factory=list)
     concentration: float | None = None
     concentration_unit: str | None = None
     buffer_ph: float | None = None
@@ -262,6 +295,65 @@ def _component(item: dict[str, Any]) -> Component:
         ),
         molecular_weight=number(weight),
         molecular_weight_unit=text(weight.get("units")) if isinstance(weight, dict) else None,
+    )
+
+
+def _expressions(value: Any) -> list[Expression]:
+    """`recombinant_expression`: one object on a macromolecule, a list on a supramolecule."""
+    out = []
+    for item in listify(value):
+        org = item.get("recombinant_organism") if isinstance(item, dict) else None
+        if isinstance(org, dict) and (text(org) or integer(org.get("ncbi"))):
+            out.append(
+                Expression(
+                    organism=Organism(ncbi=integer(org.get("ncbi")), name=text(org)),
+                    cell=text(item.get("recombinant_cell")),
+                    strain=text(item.get("recombinant_strain")),
+                )
+            )
+    return out
+
+
+def _weight(item: dict[str, Any], kind: str) -> tuple[float | None, str | None]:
+    weight = get(item, "molecular_weight", kind)
+    unit = text(weight.get("units")) if isinstance(weight, dict) else None
+    return number(weight), unit
+
+
+def _references(block: Any) -> dict[str, list[str]]:
+    refs: dict[str, list[str]] = {}
+    for ref in listify(block.get("external_references") if isinstance(block, dict) else None):
+        if isinstance(ref, dict) and (value := text(ref)):
+            refs.setdefault((text(ref.get("type_")) or "").upper(), []).append(value)
+    return refs
+
+
+def _molecule(item: dict[str, Any]) -> Molecule:
+    sequence = item.get("sequence")
+    # The sequence is an object holding `string`; a bare string is read too.
+    raw = text(sequence.get("string")) if isinstance(sequence, dict) else text(sequence)
+    weight, unit = _weight(item, "theoretical")
+    experimental, experimental_unit = _weight(item, "experimental")
+    copies = integer(item.get("number_of_copies"))
+    organisms = _organisms(item.get("natural_source"))
+    number_ = integer(item.get("macromolecule_id"))
+    return Molecule(
+        number=number_ if number_ and number_ > 0 else None,
+        kind=text(item.get("instance_type")),
+        name=text(item.get("name")),
+        organism=organisms[0] if organisms else None,
+        copies=copies if copies and copies > 0 else None,
+        molecular_weight=weight,
+        molecular_weight_unit=unit,
+        experimental_weight=experimental,
+        experimental_weight_unit=experimental_unit,
+        sequence="".join(raw.split()) if raw else None,
+        # Ligands and saccharides hold their references beside the formula, polymers in the
+        # sequence.
+        references=_references(item) | _references(sequence),
+        formula=text(item.get("formula")),
+        classification=text(item.get("classification")),
+        expressions=_expressions(item.get("recombinant_expression")),
     )
 
 
@@ -368,6 +460,23 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         for item in listify(get(doc, "sample", key, inner))
         if isinstance(item, dict)
     ]
+    molecules = [
+        _molecule(item)
+        for item in listify(get(doc, "sample", "macromolecule_list", "macromolecule"))
+        if isinstance(item, dict)
+    ]
+    # One per host organism: a supramolecule and its macromolecules name the same host, one of
+    # them with its cell line.
+    expressions: dict[tuple, Expression] = {}
+    stated = [
+        x
+        for item in listify(get(doc, "sample", "supramolecule_list", "supramolecule"))
+        if isinstance(item, dict)
+        for x in _expressions(item.get("recombinant_expression"))
+    ]
+    for x in stated + [x for m in molecules for x in m.expressions]:
+        held = expressions.setdefault((x.organism.ncbi, x.organism.name), x.model_copy())
+        held.cell, held.strain = held.cell or x.cell, held.strain or x.strain
     films = [
         " ".join(filter(None, (text(f.get("film_material")), text(f.get("film_topology")))))
         for f in listify(grid.get("support_film"))
@@ -469,6 +578,8 @@ def parse_emdb(doc: Any) -> EmdbEntry:
         tilt_angle_increment=number(get(mic, "tilt_series", "axis1", "angle_increment")),
         sample_name=text(get(doc, "sample", "name")),
         components=components,
+        molecules=molecules,
+        expressions=list(expressions.values()),
         concentration=number(prep.get("concentration")),
         concentration_unit=text(get(prep, "concentration", "units")),
         buffer_ph=number(buffer.get("ph")),

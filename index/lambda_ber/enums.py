@@ -301,3 +301,36 @@ class ExperimentSampleRoleEnum(StrEnum):
     buffer_blank = "buffer_blank"
     standard = "standard"
     size_marker = "size_marker"
+
+
+class NucleicAcidTypeEnum(StrEnum):
+    dna = "dna"
+    rna = "rna"
+    dna_rna_hybrid = "dna_rna_hybrid"
+    peptide_nucleic_acid = "peptide_nucleic_acid"
+    other = "other"
+
+
+class SampleComponentTypeEnum(StrEnum):
+    protein = "protein"
+    nucleic_acid = "nucleic_acid"
+    small_molecule = "small_molecule"
+    virus_particle = "virus_particle"
+    organelle = "organelle"
+    cell = "cell"
+    tissue = "tissue"
+    membrane_mimetic = "membrane_mimetic"
+    nanoparticle = "nanoparticle"
+    other = "other"
+
+
+class ChemicalClassEnum(StrEnum):
+    ion = "ion"
+    lipid = "lipid"
+    detergent = "detergent"
+    carbohydrate = "carbohydrate"
+    nucleotide = "nucleotide"
+    amino_acid = "amino_acid"
+    organic = "organic"
+    polymer = "polymer"
+    other = "other"

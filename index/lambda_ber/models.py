@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from empiar_mirror.index.lambda_ber.enums import (
+    ChemicalClassEnum,
     CollectionModeEnum,
     DatabaseNameEnum,
     DataTypeEnum,
@@ -28,12 +29,14 @@ from empiar_mirror.index.lambda_ber.enums import (
     InputTypeEnum,
     InstrumentCategoryEnum,
     InstrumentRoleEnum,
+    NucleicAcidTypeEnum,
     OrganizationRoleEnum,
     OrganizationTypeEnum,
     OutputTypeEnum,
     PersonRoleEnum,
     PreparationTypeEnum,
     ProcessingStatusEnum,
+    SampleComponentTypeEnum,
     SampleRoleEnum,
     SampleTypeEnum,
     SymmetryEnum,
@@ -363,6 +366,7 @@ class Sample(NamedThing):
     buffer_composition: BufferComposition | None = None
     organism: str | None = None
     oligomeric_state: str | None = None
+    expression_system: str | None = None
     x_organism_name: str | None = None
     child_tables = {"buffer_component": ("sample_id", "position", "component")}
 
@@ -373,6 +377,56 @@ class Sample(NamedThing):
             ("buffer_component", {"sample_id": self.id, "position": i, "component": c})
             for i, c in enumerate(self.buffer_composition.components, start=1)
         ]
+
+
+# What a sample holds: its molecules, each once per record (ids are paths below the record's,
+# e.g. `emdb:EMD-25107/protein/1`; the UniProt accession or CCD code is a slot of its own).
+
+
+class Protein(NamedThing):
+    table = "protein"
+    uniprot_id: str | None = None
+    protein_name: str | None = None
+    organism: str | None = None
+    organism_name: str | None = None
+    amino_acid_sequence: str | None = None
+    sequence_length: int | None = None
+    molecular_weight_theoretical: QuantityValue | None = None
+
+
+class NucleicAcid(NamedThing):
+    table = "nucleic_acid"
+    nucleic_acid_type: NucleicAcidTypeEnum
+    nucleic_acid_name: str | None = None
+    organism: str | None = None
+    organism_name: str | None = None
+    nucleotide_sequence: str | None = None
+    sequence_length: int | None = None
+    molecular_weight_theoretical: QuantityValue | None = None
+
+
+class SmallMolecule(NamedThing):
+    table = "small_molecule"
+    small_molecule_name: str | None = None
+    chebi_id: str | None = None
+    pdb_ligand_id: str | None = None
+    chemical_class: ChemicalClassEnum | None = None
+    molecular_formula: str | None = None
+    molecular_weight_theoretical: QuantityValue | None = None
+
+
+class SampleComponent(NamedThing):
+    """One constituent of a sample; a protein, nucleic acid or small molecule points at its
+    entity row, a virus, cell, organelle or tissue is named by title and ontology term."""
+
+    table = "sample_component"
+    sample_id: str
+    component_type: SampleComponentTypeEnum
+    protein_id: str | None = None
+    nucleic_acid_id: str | None = None
+    small_molecule_id: str | None = None
+    ontology_term: str | None = None
+    copy_number: int | None = None
 
 
 class CryoEMPreparation(_Group):

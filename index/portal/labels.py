@@ -26,6 +26,7 @@ COLUMN_LABELS = {
     "detector": "Detector",
     "voltage_kv": "Voltage (kV)",
     "organisms": "Organisms",
+    "molecules": "Molecules",
     "sample_name": "Sample",
     "experiment_type": "Experiment type",
     "scale": "Scale",

@@ -47,6 +47,7 @@ ARRAY_COLUMNS = {
     "organisms",
     "sample_names",
     "software",
+    "molecules",
 }
 DOI_COLUMNS = {"entry_doi", "citation_doi", "doi"}
 # Items of a list shown in a cell: a map named by 10,000 entries is otherwise a list of 10,000

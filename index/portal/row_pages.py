@@ -13,8 +13,10 @@ from empiar_mirror.index.archives import BY_FRONT_DOOR
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY
 from empiar_mirror.index.portal import database
 from empiar_mirror.index.portal.links import ORCID, TABLE_PK
+from empiar_mirror.index.reading import json_list
 
 HISTORY_SHOWN = 20
+MOLECULES_SHOWN = 30
 # Linked records listed on a row page, per archive: a map named by 10,000 entries would make a
 # page of megabytes whose rendering holds the event loop, and everyone's pages with it. The
 # rest are a link away, on the other front door filtered to this record.
@@ -82,6 +84,10 @@ async def row_details(db, table: str, pk: str) -> dict | None:
         lambda conn: history.changes(conn, source=archive.key, accession=pk, limit=HISTORY_SHOWN)
     )
     out["successors"] = read["successors"]
+    # A map's molecules, or an entry's from its maps: a ribosome's eighty shown in part.
+    molecules = json_list(record.get("molecules"))
+    out["molecules"] = molecules[:MOLECULES_SHOWN]
+    out["more_molecules"] = len(molecules) - len(out["molecules"])
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
     return out
