@@ -28,6 +28,7 @@ COLUMN_LABELS = {
     "organisms": "Organisms",
     "sample_name": "Sample",
     "experiment_type": "Experiment type",
+    "simulated": "Simulated data",
     "scale": "Scale",
     "release_date": "Released",
     "release_year": "Release year",
