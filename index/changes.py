@@ -35,6 +35,7 @@ _PARTS_OF_COLUMNS = {
         "experimental_method",
         "own_technique_source",
         "methods",
+        "simulated",
     ),
     "instruments": (
         "microscope",

@@ -382,12 +382,63 @@ def export_dataset(db: Database, accession: str, *, extensions: bool = False) ->
 
     for slot, model in _ENTITIES.items():
         ex.complete(model, lists[slot])
+    _plain_images(db, lists)
+    for slot, model in _ENTITIES.items():
         lists[slot] = [_in_slot_order(model, obj) for obj in lists[slot]]
     _drop_dangling(lists)
     for slot in (*_ENTITIES, *_ASSOCIATIONS):
         if lists.get(slot):
             doc[slot] = lists[slot]
     return doc
+
+
+def _plain_images(db: Database, lists: dict[str, list[dict[str, Any]]]) -> None:
+    """Make every item of `images` a plain lambda-ber Image.
+
+    `Dataset.images` has range Image and Image has no type designator: a reader that does not
+    guess subclasses (the schema's generated classes, a closed-world JSON Schema) refuses a
+    Movie's `frames` or an Image3D's `voxel_size` there. Image has no escape hatch either, so the
+    image's class and its subclass slots go to the run that made it (its data file's
+    `related_entity`: an experiment run or a workflow run, which have them), each attribute
+    named `<image id>#<slot>` and labelled `<class>.<slot>`."""
+    images = lists.get("images", [])
+    if not images:
+        return
+    ids = [o["id"] for o in images]
+    rows = {
+        r["id"]: r
+        for r in reading.rows(
+            db,
+            "select i.id, i.image_type, f.related_entity from image i left join data_file f "
+            f"on f.id = i.x_data_file_id where i.id in ({', '.join('?' for _ in ids)})",
+            ids,
+        )
+    }
+    runs = {o["id"]: o for slot in ("experiment_runs", "workflow_runs") for o in lists[slot]}
+    for image in images:
+        row = rows[image["id"]]
+        moved = {s: image.pop(s) for s in lb.Image.subclass_slots if s in image}
+        # Mapping gives every image's data file a run; one without cannot keep these facts.
+        run = runs.get(row["related_entity"])
+        if run is None:
+            continue
+        properties = run.setdefault("additional_properties", [])
+        metrics = run.setdefault("additional_metrics", [])
+        if row["image_type"] != "Image":
+            attribute = {"id": f"{image['id']}#image_type", "label": "image class"}
+            properties.append({"attribute": attribute, "value": row["image_type"]})
+        for slot, value in moved.items():
+            attribute = {
+                "id": f"{image['id']}#{slot}",
+                "label": f"{lb.Image.subclass_slots[slot]}.{slot}",
+            }
+            if isinstance(value, dict):
+                metrics.append({"attribute": attribute, **value})
+            else:
+                properties.append({"attribute": attribute, "value": value})
+        for hatch in ("additional_properties", "additional_metrics"):
+            if not run[hatch]:
+                del run[hatch]
 
 
 def _drop_dangling(lists: dict[str, list[dict[str, Any]]]) -> None:

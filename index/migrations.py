@@ -1172,6 +1172,22 @@ def m014_molecules(db: Database) -> None:
     search_triggers_on_their_columns(db, "emdb_maps")
 
 
+_V15_CORRELATIVE_AND_SIMULATED = """
+-- 1 for an entry of simulated, not measured, data (INSILICO, or every imageset's name says so):
+-- charts and their canned queries leave it out unless asked. The imageset names are read by
+-- `empiar-mirror reindex` (or as each entry changes); the experiment type at once.
+ALTER TABLE empiar_entries ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+UPDATE empiar_entries SET simulated = 1 WHERE experiment_type = 'INSILICO'
+"""
+
+
+@_migration
+def m015_correlative_and_simulated(db: Database) -> None:
+    # The light half of correlative entries (FluorescenceImage rows, optical instruments) needs
+    # no new column: it is filled by `empiar-mirror reindex`, or as each entry changes.
+    _execute_all(db, _V15_CORRELATIVE_AND_SIMULATED)
+
+
 _V25_COVERAGE = """
 -- Cross-archive coverage on the EMDB front door: is the map's raw data in EMPIAR, when was it
 -- released (for the share per year), and which map superseded an obsolete one.

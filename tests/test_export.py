@@ -103,6 +103,55 @@ def validator():
     )
 
 
+@pytest.fixture(scope="module")
+def closed_world_schema(validator):
+    """lambda-ber's JSON Schema as a strict reader generates it: closed classes, and a slot's
+    range its own class only. linkml's validator by default also admits the range's subclasses
+    (`include_range_class_descendants=True`), so a Movie passes where `Dataset.images` asks for
+    an Image; a reader of the schema cannot tell a Movie there, Image having no type designator."""
+    from linkml.validator import Validator
+    from linkml.validator.plugins import JsonschemaValidationPlugin
+
+    return Validator(
+        str(SCHEMA_DIR / "lambda_ber_schema.yaml"),
+        validation_plugins=[
+            JsonschemaValidationPlugin(closed=True, include_range_class_descendants=False)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def generated_classes(validator, tmp_path_factory):
+    """The schema's own pydantic classes as linkml generates them (extra='forbid'), compiled
+    once into a temporary module."""
+    import importlib.util
+
+    from linkml.generators.pydanticgen import PydanticGenerator
+
+    path = tmp_path_factory.mktemp("lambda_ber_classes") / "lambda_ber_generated.py"
+    path.write_text(PydanticGenerator(str(SCHEMA_DIR / "lambda_ber_schema.yaml")).serialize())
+    spec = importlib.util.spec_from_file_location("lambda_ber_generated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _image_as_read(doc: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
+    """An exported image with its subclass slots, which the export keeps on its run."""
+    prefix = f"{image['id']}#"
+    out = dict(image)
+    for run in doc.get("experiment_runs", []) + doc.get("workflow_runs", []):
+        for m in run.get("additional_metrics", []):
+            if m["attribute"]["id"].startswith(prefix):
+                out[m["attribute"]["id"].removeprefix(prefix)] = {
+                    k: v for k, v in m.items() if k != "attribute"
+                }
+        for p in run.get("additional_properties", []):
+            if p["attribute"]["id"].startswith(prefix):
+                out[p["attribute"]["id"].removeprefix(prefix)] = p["value"]
+    return out
+
+
 def _rows(db_path: Path, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row
@@ -141,7 +190,12 @@ def _assert_owned_rows_exported(db_path: Path, doc: dict[str, Any], owner: str) 
         where, params = _owned("id", owner)
         for row in _rows(db_path, f"select * from [{table}] where {where}", params):
             assert row["id"] in by_id, f"{table} {row['id']} missing from {slot}"
-            _assert_row_in(by_id[row["id"]], row, f"{table} {row['id']}")
+            obj = by_id[row["id"]]
+            if table == "image":
+                assert not set(obj) & {"dimensions_z", "voxel_size", "frames"}, row["id"]
+                obj = _image_as_read(doc, obj)
+                assert obj.pop("image_type", "Image") == row["image_type"], row["id"]
+            _assert_row_in(obj, row, f"{table} {row['id']}")
             seen += 1
     for slot, (table, keys) in ASSOCIATION_SLOTS.items():
         column = "x_owner" if table.startswith("workflow_") else keys[0]
@@ -229,7 +283,9 @@ def test_empiar_10442_every_own_row_is_in_the_document(db, db_path):
         "attribute": {"id": "empiar:experiment_type", "label": "experiment_type"},
         "value": "SBF-SEM",
     } in experiment["additional_properties"]
-    size, *sections = experiment["additional_metrics"]
+    size, *sections = [
+        m for m in experiment["additional_metrics"] if "#" not in m["attribute"]["id"]
+    ]
     assert size["attribute"]["id"] == "empiar:dataset_size" and size["unit"] == "bytes"
     # Each section stack's thickness, as its details state it (0.04 um).
     assert [(m["numeric_value"], m["unit"]) for m in sections] == [(400.0, "Angstroms")] * 4
@@ -307,7 +363,8 @@ def test_entry_with_linked_map_and_model(db, db_path):
     assert instrument["instrument_type"] == "CryoEMInstrument"
     assert instrument["accelerating_voltage"] == {"numeric_value": 300.0, "unit": "kV"}
     map_image = next(i for i in doc["images"] if i["id"] == "emdb:EMD-25107/file/map/image")
-    assert map_image["voxel_size"]["unit"] == "Angstroms" and "image_type" not in map_image
+    assert "image_type" not in map_image
+    assert _image_as_read(doc, map_image)["voxel_size"]["unit"] == "Angstroms"
     # Shared people and publications the linked studies point at come along.
     linked_people = {a["person_id"] for a in doc["study_person_associations"]}
     assert linked_people == {p["id"] for p in doc["persons"]}
@@ -371,6 +428,53 @@ def test_every_sample_entry_validates(db, validator):
         report = validator.validate(export_dataset(db, accession), "Dataset")
         problems += [f"{accession}: {r.message[:300]}" for r in report.results]
     assert not problems, "\n".join(problems[:20])
+
+
+def test_every_sample_entry_loads_in_a_closed_world_json_schema(db, closed_world_schema):
+    problems = []
+    for accession in SAMPLE_ENTRIES:
+        report = closed_world_schema.validate(export_dataset(db, accession), "Dataset")
+        problems += [f"{accession}: {r.message[:300]}" for r in report.results]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_every_sample_entry_loads_in_lambda_bers_generated_classes(db, generated_classes):
+    assert generated_classes.Image.model_config["extra"] == "forbid"
+    problems = []
+    for accession in SAMPLE_ENTRIES:
+        try:
+            generated_classes.Dataset.model_validate(export_dataset(db, accession))
+        except ValueError as error:
+            problems.append(f"{accession}: {str(error)[:300]}")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_an_images_subclass_facts_are_on_the_run_that_made_it(db):
+    """A strict reader loads a plain Image; the movie's frames, the map's depth and voxel, and
+    which class each image is, are attributes of the runs, named by the image."""
+    doc = export_dataset(db, "EMPIAR-90022")
+    runs = {r["id"]: r for r in doc["experiment_runs"] + doc["workflow_runs"]}
+    movie = "empiar:EMPIAR-90022/imageset/1/image"
+    experiment = runs["empiar:EMPIAR-90022/experiment"]
+    assert {
+        "attribute": {"id": f"{movie}#frames", "label": "Movie.frames"},
+        "numeric_value": 40.0,
+        "unit": "frames",
+    } in experiment["additional_metrics"]
+    assert {
+        "attribute": {"id": f"{movie}#image_type", "label": "image class"},
+        "value": "Movie",
+    } in experiment["additional_properties"]
+    volume = "emdb:EMD-25107/file/map/image"
+    reconstruction = runs["emdb:EMD-25107/workflow/reconstruction"]
+    depth = {
+        m["attribute"]["id"]: (m["attribute"]["label"], m["numeric_value"], m["unit"])
+        for m in reconstruction["additional_metrics"]
+    }
+    assert depth[f"{volume}#dimensions_z"] == ("Image3D.dimensions_z", 220.0, "pixels")
+    assert depth[f"{volume}#voxel_size"] == ("Image3D.voxel_size", 1.03, "Angstroms")
+    image = next(i for i in doc["images"] if i["id"] == volume)
+    assert "dimensions_z" not in image and image["dimensions_x"]["numeric_value"] == 220.0
 
 
 def test_validator_rejects_what_lambda_ber_does_not_allow(db, validator):

@@ -24,7 +24,7 @@ OUR_SLOTS = {"image_type", "dataset_id"}
 EAV_MODELS = {lb.AdditionalProperty, lb.AdditionalMetric}
 # One table holds a class and its subclasses, told apart by a discriminator column.
 MERGED_CLASSES = {
-    "Image": ["Image", "Image2D", "Image3D", "Movie"],
+    "Image": ["Image", "Image2D", "Image3D", "Movie", "FluorescenceImage"],
     "Instrument": ["Instrument", "CryoEMInstrument"],
 }
 

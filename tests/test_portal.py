@@ -221,11 +221,14 @@ def test_entries_with_fitted_models(portal_db):
 
 def test_entries_per_year_and_largest_datasets(portal_db):
     per_year = rows(portal_db, "/portal/entries_per_year_and_type.json")
-    assert sum(r["entries"] for r in per_year) == 35  # the obsolete EMPIAR-90029 left out
+    # The obsolete EMPIAR-90029 and the simulated EMPIAR-90005 and 90024 left out.
+    assert sum(r["entries"] for r in per_year) == 33
     counts = {(r["release_year"], r["experiment_type"]): r["entries"] for r in per_year}
     assert counts[(2022, "EMDB")] == 2
     per_year = rows(portal_db, "/portal/entries_per_year_and_type.json?include_obsolete=yes")
-    assert sum(r["entries"] for r in per_year) == 36
+    assert sum(r["entries"] for r in per_year) == 34
+    everything = "/portal/entries_per_year_and_type.json?include_obsolete=yes&include_simulated=yes"
+    assert sum(r["entries"] for r in rows(portal_db, everything)) == 36
     largest = rows(portal_db, "/portal/largest_datasets.json?n=3")
     assert [r["accession"] for r in largest] == ["EMPIAR-90012", "EMPIAR-90010", "EMPIAR-90015"]
 
@@ -275,12 +278,13 @@ def test_each_chart_is_a_non_empty_svg_of_the_data(portal_db):
     ]
     assert len(bars(svg(portal_db, "detectors"))) == 5
     sizes = svg(portal_db, "sizes")
-    assert sum(int(el.find(f"{SVG}title").text.split(": ")[1]) for el in bars(sizes)) == 35
+    # Current entries of measured data: not the obsolete 90029 nor the simulated 90005, 90024.
+    assert sum(int(el.find(f"{SVG}title").text.split(": ")[1]) for el in bars(sizes)) == 33
     # Bars link to the entries they count.
     links = [a.get("href") for a in microscopes.iter(f"{SVG}a")]
     assert (
         "/portal/empiar_entries?microscope_families__arraycontains=Titan+Krios"
-        "&status__notin=OBS%2CWDRN%2Cnot+public"
+        "&status__notin=OBS%2CWDRN%2Cnot+public&simulated=0"
     ) in links
     assert get(portal_db, "/-/charts/nosuch.svg").status_code == 404
 

@@ -290,7 +290,7 @@ def test_default_facets_and_charts_use_the_families(harvested_db):
     links = [a.get("href") for a in svg.iter(f"{ns}a")]
     assert (
         "/mirror/empiar_entries?microscope_families__arraycontains=Titan+Krios"
-        "&status__notin=OBS%2CWDRN%2Cnot+public"
+        "&status__notin=OBS%2CWDRN%2Cnot+public&simulated=0"
     ) in links
     # The family array renders as links that filter by it.
     html = datasette_get(harvested_db, "/mirror/empiar_entries?accession=EMPIAR-90017").text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from empiar_mirror.harvester.mapping import vocab, volume_em
+from empiar_mirror.harvester.mapping import correlative, vocab, volume_em
 from empiar_mirror.harvester.mapping.common import (
     People,
     emdb_id,
@@ -24,6 +24,8 @@ from empiar_mirror.index.lambda_ber.enums import (
     ExperimentSampleRoleEnum,
     FileFormatEnum,
     InputTypeEnum,
+    InstrumentCategoryEnum,
+    InstrumentRoleEnum,
     OrganizationRoleEnum,
     PersonRoleEnum,
     ProcessingStatusEnum,
@@ -155,8 +157,37 @@ def _voxel_size(iset: Imageset, stack: bool) -> float | None:
     return iset.pixel_width if square and thickness == iset.pixel_width else None
 
 
+def _light_microscopes(entry: Entry, dataset_id: str, experiment_id: str) -> list[lb._Model]:
+    """The optical microscopes of a correlative entry's light images, one per kind: EMPIAR names
+    no model, so each is known by its kind alone."""
+    kinds = distinct(
+        correlative.light_microscope(entry.experiment_type, i.name) for i in entry.imagesets
+    )
+    records: list[lb._Model] = []
+    for kind in kinds:
+        instrument_id = f"{dataset_id}/instrument/{kind.replace(' ', '-')}"
+        records += [
+            lb.Instrument(
+                id=instrument_id,
+                title=kind[0].upper() + kind[1:],
+                instrument_type="Instrument",
+                instrument_code=f"{entry.accession} {kind}",
+                instrument_category=InstrumentCategoryEnum.OPTICAL_MICROSCOPE,
+            ),
+            lb.ExperimentInstrumentAssociation(
+                experiment_id=experiment_id,
+                instrument_id=instrument_id,
+                role=InstrumentRoleEnum.primary,
+            ),
+        ]
+    return records
+
+
 def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
     records: list[lb._Model] = []
+    names = [i.name for i in entry.imagesets]
+    simulated = correlative.simulated_imagesets(entry.experiment_type, names)
+    whole_entry = correlative.is_simulated(entry.experiment_type, names)
     for k, iset in enumerate(entry.imagesets, start=1):
         file_id = f"{dataset_id}/imageset/{k}"
         stack = volume_em.is_section_stack(entry.experiment_type, iset.category)
@@ -164,6 +195,11 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
             data_type, image_type = DataTypeEnum.raw_data, "Image3D"
         else:
             data_type, image_type = vocab.CATEGORY.get(iset.category or "", vocab.DEFAULT_CATEGORY)
+        is_3d = image_type == "Image3D"
+        if correlative.light_microscope(entry.experiment_type, iset.name):
+            # The light half of a correlative entry. lambda-ber's FluorescenceImage is 2D: a
+            # cryo-SIM or confocal volume keeps its voxel and depth all the same.
+            image_type = "FluorescenceImage"
         directory = (iset.directory or "").lstrip("/")
         name = iset.name or directory.rstrip("/").rsplit("/", 1)[-1] or f"imageset {k}"
         records.append(
@@ -194,7 +230,6 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
                 x_picked_particles_directory=iset.picked_particles_directory,
             )
         )
-        is_3d = image_type == "Image3D"
         records.append(
             lb.Image(
                 id=f"{file_id}/image",
@@ -211,6 +246,17 @@ def _imagesets(entry: Entry, dataset_id: str, experiment_id: str, number: str):
                 x_data_file_id=file_id,
             )
         )
+        if simulated[k - 1] and not whole_entry:
+            # Simulated data beside measured data: lambda-ber has no slot to say so.
+            records.append(
+                lb.AdditionalProperty(
+                    owner_table="experiment_run",
+                    owner_id=experiment_id,
+                    attribute_id=f"empiar:imageset/{k}/simulated",
+                    attribute_label=f"simulated, imageset {k}",
+                    value="true",
+                )
+            )
         thickness = volume_em.section_thickness(iset.details) if stack else None
         if thickness is not None:
             records.append(
@@ -302,10 +348,13 @@ def _experiment(entry: Entry, dataset_id: str, number: str) -> list[lb._Model]:
             number_of_images=lb.qv(n_images, "images"),
         )
     ]
-    # Status and its dates have no lambda-ber slot: a reader of the export learns them here.
+    # Status and its dates have no lambda-ber slot: a reader of the export learns them here,
+    # as whether the data are simulated rather than measured.
+    simulated = correlative.is_simulated(entry.experiment_type, [i.name for i in entry.imagesets])
     properties = {
         "experiment_type": entry.experiment_type,
         "scale": entry.scale,
+        "simulated": "true" if simulated else None,
         "status": entry.status,
         "obsolete_date": iso_date(entry.obsolete_date),
         "superseded_by": successor(entry),
@@ -402,6 +451,7 @@ def map_entry(entry: Entry) -> Mapped:
     records += _experiment(entry, dataset_id, number)
     records.append(lb.StudyExperimentAssociation(study_id=study_id, experiment_id=experiment_id))
     records += _imagesets(entry, dataset_id, experiment_id, number)
+    records += _light_microscopes(entry, dataset_id, experiment_id)
     records += _scale_sample(entry, dataset_id, emdb_ids)
     # EMPIAR is the authoritative side of the link: its data collection fed these maps'
     # reconstructions, and its imagesets were their raw input (which imageset fed which map is
@@ -453,6 +503,9 @@ def map_entry(entry: Entry) -> Mapped:
         "authors": "; ".join(author_names),
         "corresponding_author": (
             entry.corresponding_author.full_name if entry.corresponding_author else None
+        ),
+        "simulated": int(
+            correlative.is_simulated(entry.experiment_type, [i.name for i in entry.imagesets])
         ),
         "imageset_count": len(entry.imagesets),
         "image_count": sum(i.num_images_or_tilt_series or 0 for i in entry.imagesets),

@@ -161,7 +161,11 @@ class Dataset:
             if f.get("file_role") == "raw" and f.get("related_entity") in (None, *runs)
         ]
         first_run = self.experiments[0] if self.experiments else {}
-        return [(f, runs.get(f.get("related_entity"), first_run), self._image(f)) for f in files]
+        out = []
+        for f in files:
+            run = runs.get(f.get("related_entity"), first_run)
+            out.append((f, run, _with_subclass_slots(self._image(f), run)))
+        return out
 
     def _image(self, data_file: Mapping[str, Any]) -> Mapping[str, Any]:
         """The data file's representative image: `<file id>/image`, else its one namesake."""
@@ -169,3 +173,27 @@ class Dataset:
         by_id = [i for i in images if i.get("id") == f"{data_file.get('id')}/image"]
         namesakes = [i for i in images if i.get("file_name") == data_file.get("file_name")]
         return (by_id or (namesakes if len(namesakes) == 1 else []) or [{}])[0]
+
+
+def _with_subclass_slots(image: Mapping[str, Any], run: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The image with the subclass slots (a Movie's frames, an Image3D's depth and voxel) that
+    an export valid in lambda-ber's closed world keeps on the run that made it, as attributes
+    `<image id>#<slot>`; slots the image itself states win."""
+    image_id = image.get("id")
+    if not isinstance(image_id, str):
+        return image
+    moved: dict[str, Any] = {}
+    for hatch in ("additional_metrics", "additional_properties"):
+        items = run.get(hatch)
+        for item in items if isinstance(items, list) else []:
+            attribute = item.get("attribute") if isinstance(item, Mapping) else None
+            name = attribute.get("id") if isinstance(attribute, Mapping) else None
+            if not isinstance(name, str) or not name.startswith(f"{image_id}#"):
+                continue
+            slot = name.removeprefix(f"{image_id}#")
+            moved[slot] = (
+                {k: v for k, v in item.items() if k != "attribute"}
+                if hatch == "additional_metrics"
+                else item.get("value")
+            )
+    return {**moved, **image}

@@ -272,9 +272,17 @@ class DataFile(NamedThing):
 
 
 class Image(NamedThing):
-    """Image, Image2D, Image3D and Movie in one table; `image_type` names the class."""
+    """Image and its subclasses in one table; `image_type` names the class."""
 
     table = "image"
+    # Slots of a subclass, with the class that declares them: lambda-ber's `Dataset.images`
+    # lists plain Images (no type designator), so the export moves these to the image's owner.
+    subclass_slots: ClassVar[dict[str, str]] = {
+        "dimensions_z": "Image3D",
+        "voxel_size": "Image3D",
+        "reconstruction_method": "Image3D",
+        "frames": "Movie",
+    }
     image_type: str
     file_name: str
     pixel_size: QuantityValue | None = None

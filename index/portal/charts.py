@@ -285,32 +285,49 @@ def _table_url(table_url: str, **filters) -> str:
 
 # The table's filter that leaves out what `current_sql` does, for the bars' links.
 CURRENT_FILTER = {"status__notin": ",".join(RETIRED_STATUSES)}
+# The charts count measured data: simulated entries (INSILICO) only when asked.
+MEASURED_SQL = "not e.simulated"
+MEASURED_FILTER = {"simulated": 0}
 
 
-async def render(slug: str, db, table_url: str, include_obsolete: bool = False) -> Markup:
+async def render(
+    slug: str,
+    db,
+    table_url: str,
+    include_obsolete: bool = False,
+    include_simulated: bool = False,
+) -> Markup:
     """Query `db` (a datasette Database) and draw chart `slug`; bars link to the filtered
-    `empiar_entries` table at `table_url`. Current entries only, unless `include_obsolete`."""
+    `empiar_entries` table at `table_url`. Current entries of measured data only, unless
+    `include_obsolete` or `include_simulated`."""
     spec = CHART_SLUGS[slug]
-    current = "1" if include_obsolete else current_sql("e")
+    conditions = [
+        *([] if include_obsolete else [current_sql("e")]),
+        *([] if include_simulated else [MEASURED_SQL]),
+    ]
+    counted = " and ".join(conditions) or "1"
     # The bars' links leave out what the chart leaves out.
-    current_only = {} if include_obsolete else CURRENT_FILTER
+    counted_only = {
+        **({} if include_obsolete else CURRENT_FILTER),
+        **({} if include_simulated else MEASURED_FILTER),
+    }
 
     def entries_url(url: str, **filters) -> str:
-        return _table_url(url, **filters, **current_only)
+        return _table_url(url, **filters, **counted_only)
 
     if slug == "releases":
         rows = (
             await db.execute(
                 "select release_year, experiment_type, count(*) "
-                f"from empiar_entries e where release_year is not null and {current} group by 1, 2"
+                f"from empiar_entries e where release_year is not null and {counted} group by 1, 2"
             )
         ).rows
-        return _releases(spec, [tuple(r) for r in rows], table_url, current_only)
+        return _releases(spec, [tuple(r) for r in rows], table_url, counted_only)
     if slug == "resolution":
         rows = (
             await db.execute(
                 "select resolution_bin, count(*) from empiar_entries e "
-                f"where resolution_bin is not null and {current} "
+                f"where resolution_bin is not null and {counted} "
                 "group by 1 order by min(resolution_best_a)"
             )
         ).rows
@@ -325,7 +342,7 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
         rows = (
             await db.execute(
                 f"select j.value, count(distinct e.accession) from empiar_entries e, "
-                f"json_each(e.{column}) j where {current} "
+                f"json_each(e.{column}) j where {counted} "
                 f"group by 1 order by 2 desc, 1 limit {TOP_N}"
             )
         ).rows
@@ -335,7 +352,9 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
         ]
         return bar_chart(spec.title, slug, bars)
     if slug == "raw-data":
-        return await _raw_data(spec, db, table_url.rsplit("/", 1)[0] + "/emdb_maps", current_only)
+        # Of maps: obsolete ones aside unless asked; simulated data is an entry's, not a map's.
+        maps_url = table_url.rsplit("/", 1)[0] + "/emdb_maps"
+        return await _raw_data(spec, db, maps_url, {} if include_obsolete else CURRENT_FILTER)
     if slug == "sizes":
         cases = " ".join(
             f"when dataset_size_bytes < {hi} then {i}"
@@ -345,7 +364,7 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
         rows = (
             await db.execute(
                 f"select case {cases} else {len(SIZE_BINS) - 1} end as bin, count(*) "
-                f"from empiar_entries e where dataset_size_bytes is not null and {current} "
+                f"from empiar_entries e where dataset_size_bytes is not null and {counted} "
                 "group by 1"
             )
         ).rows
@@ -368,7 +387,7 @@ async def render(slug: str, db, table_url: str, include_obsolete: bool = False) 
             await db.execute(
                 "select rule, sum(passed), count(passed) from metadata_check c "
                 "join empiar_entries e on e.accession = c.accession "
-                f"where passed is not null and {current} group by 1"
+                f"where passed is not null and {counted} group by 1"
             )
         ).rows
         counts = {r[0]: (r[1], r[2]) for r in rows}
@@ -419,7 +438,7 @@ FIRST_RELEASE_YEAR = 1990
 
 
 def _releases(
-    spec: ChartSpec, rows: list[tuple], table_url: str, current_only: dict | None = None
+    spec: ChartSpec, rows: list[tuple], table_url: str, counted_only: dict | None = None
 ) -> Markup:
     last = dt.date.today().year + 1
     rows = [r for r in rows if isinstance(r[0], int) and FIRST_RELEASE_YEAR <= r[0] <= last]
@@ -444,11 +463,11 @@ def _releases(
         if name != "other":
             type_filter = {"experiment_type": raw} if raw else {"experiment_type__isnull": 1}
             hrefs[(str(year), name)] = _table_url(
-                table_url, release_year=year, **type_filter, **(current_only or {})
+                table_url, release_year=year, **type_filter, **(counted_only or {})
             )
         else:
             hrefs.setdefault(
                 (str(year), name),
-                _table_url(table_url, release_year=year, **(current_only or {})),
+                _table_url(table_url, release_year=year, **(counted_only or {})),
             )
     return column_chart(spec.title, spec.slug, [str(y) for y in years], series, hrefs)

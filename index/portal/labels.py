@@ -29,6 +29,7 @@ COLUMN_LABELS = {
     "molecules": "Molecules",
     "sample_name": "Sample",
     "experiment_type": "Experiment type",
+    "simulated": "Simulated data",
     "scale": "Scale",
     "release_date": "Released",
     "release_year": "Release year",

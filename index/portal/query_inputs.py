@@ -40,6 +40,10 @@ EXPECTED: dict[str, tuple[Callable[[str], bool], str]] = {
         lambda v: v == "yes",
         "blank (current entries only) or yes (obsolete and withdrawn entries too)",
     ),
+    "include_simulated": (
+        lambda v: v == "yes",
+        "blank (measured data only) or yes (simulated data too)",
+    ),
 }
 
 
