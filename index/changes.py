@@ -105,6 +105,8 @@ def _rows_by_table(mapped: Mapped) -> dict[str, set[str]]:
             elif title is not None and row.get("title") == title:
                 row = {c: v for c, v in row.items() if c != "title"}
             tables[table].add(json.dumps(row, sort_keys=True, default=str))
+    for table, plain in mapped.rows.items():
+        tables[table].update(json.dumps(row, sort_keys=True, default=str) for row in plain)
     return tables
 
 
