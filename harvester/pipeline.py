@@ -521,9 +521,9 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
 async def figures_phase(run: Run, scope: list[str]) -> None:
     """Fetch the validation figures of the maps in scope that are due (`schedule.figures_due`):
     their resolutions many maps per search request (CSV), then, for the maps with fitted models,
-    each map's analysis; with --no-batch, every due map's analysis alone, which gives its
-    resolutions too. Each map's figures are kept as one document; a failed route is that map's
-    error, and its figures in use stay."""
+    each map's analysis; a map the CSV leaves out (or every map, with --no-batch) is asked of
+    the analysis route alone, which gives its resolutions too. Each map's figures are kept as
+    one document; a failed analysis is that map's error, and its figures in use stay."""
     held = await run.write(figures_state, scope)
     due = [
         acc
@@ -548,12 +548,15 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
 
     async def fetch_csv(batch: list[str]) -> raw_validation.CsvAnswer:
         resp = await emdb.fetch_figures(run.client, run.endpoints, batch, raw_validation.CSV_FIELDS)
-        return await asyncio.to_thread(raw_validation.parse_csv, resp.text, batch)
+        try:
+            return await asyncio.to_thread(raw_validation.parse_csv, resp.text, batch)
+        except raw_validation.UnusableAnalysis as exc:
+            raise FetchError("invalid-csv", resp.url, str(exc)) from exc
 
     async def handle_csv(batch: list[str], outcome: raw_validation.CsvAnswer | FetchError):
         if isinstance(outcome, FetchError):
-            for acc in batch:
-                await run.error(validation.SOURCE, acc, outcome)
+            # As with the documents' batches: each map is asked alone, of the analysis route.
+            log.warning("figures of %d maps failed (%s); one by one", len(batch), outcome)
             return
         if outcome.unasked:
             shown = ", ".join(outcome.unasked[:10])
@@ -562,8 +565,8 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
             await run.error(
                 validation.SOURCE, None, FetchError("identity", "", message), emdb.FIGURES_SERVICE
             )
-        for acc in batch:
-            rows[acc] = (outcome.rows.get(acc), outcome.missing_fields)
+        # A map the answer leaves out is asked alone, of the analysis route.
+        rows.update((acc, (outcome.rows[acc], outcome.missing_fields)) for acc in outcome.rows)
 
     if by_csv:
         size = emdb.BATCH_SIZE
@@ -571,7 +574,7 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
         await fetch_all(batches, fetch_csv, handle_csv, workers, run.in_hand, len)
 
     async def fetch_map(acc: str) -> tuple[str, raw_validation.Analysis | str]:
-        if by_csv and acc not in fitted:
+        if acc in rows and acc not in fitted:
             return "", "analysis route not asked: no model is fitted into this map"
         resp = await emdb.fetch_analysis(run.client, run.endpoints, acc)
         if resp.status in (404, 410):
@@ -589,14 +592,13 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
             await run.error(validation.SOURCE, acc, outcome)
             return
         url, analysis = outcome
-        doc = raw_validation.document(acc, rows[acc] if by_csv else None, analysis)
+        doc = raw_validation.document(acc, rows.get(acc), analysis)
         url = url or f"{run.endpoints.emdb_api}/search/{acc}"
         await run.write(
             keep.keep_document, run.tally, validation.SOURCE, acc, url, doc, canonical(doc)
         )
 
-    todo = [acc for acc in due if acc in rows or not by_csv]
-    await fetch_all(todo, fetch_map, handle_map, workers, run.in_hand)
+    await fetch_all(due, fetch_map, handle_map, workers, run.in_hand)
 
 
 def figures_state(db: Database, scope: list[str]) -> dict[str, tuple[str | None, str | None]]:

@@ -57,7 +57,8 @@ MAX_FITS = 200
 
 
 class UnusableAnalysis(ValueError):
-    """An analysis answer with no block for the map asked about."""
+    """An answer that says nothing of the maps asked about: an analysis with no block for the
+    map, a CSV whose header names no map id."""
 
 
 @dataclass
@@ -75,6 +76,8 @@ def parse_csv(text: str, asked: list[str]) -> CsvAnswer:
     last fields empty, a row about an id not asked for is set aside."""
     reader = csv.reader(io.StringIO(text, newline=""), escapechar="\\")
     header = next(reader, [])
+    if "emdb_id" not in header:
+        raise UnusableAnalysis(f"the CSV header names no emdb_id: {','.join(header)[:100]!r}")
     answer = CsvAnswer(missing_fields=[f for f in CSV_FIELDS if f not in header])
     wanted = set(asked)
     for values in reader:

@@ -52,7 +52,9 @@ async def fetch_figures(
     """The search route's CSV answer with `fields` for up to BATCH_SIZE maps."""
     url = f"{endpoints.emdb_api}/search/{quote(search_query(ids), safe='')}"
     params = {"wt": "csv", "fl": ",".join(fields), "rows": str(BATCH_SIZE), "download": "false"}
-    resp = await client.get(SERVICE, url, params=params, expect_json=False, max_body=MAX_CSV_BODY)
+    resp = await client.get(
+        FIGURES_SERVICE, url, params=params, expect_json=False, max_body=MAX_CSV_BODY
+    )
     if resp.status != 200:
         raise FetchError("http", resp.url, f"HTTP {resp.status}", status=resp.status)
     return resp
