@@ -593,7 +593,8 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
             return
         url, analysis = outcome
         doc = raw_validation.document(acc, rows.get(acc), analysis)
-        url = url or f"{run.endpoints.emdb_api}/search/{acc}"
+        # A map's figures from the CSV alone came with many maps', as batch documents do.
+        url = url or f"{validation.SOURCE}:batch"
         await run.write(
             keep.keep_document, run.tally, validation.SOURCE, acc, url, doc, canonical(doc)
         )

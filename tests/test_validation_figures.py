@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import datasette_get, harvest, invoke, query
+from conftest import SHARED_REFERENCE, datasette_get, harvest, invoke, query
 
 from empiar_mirror.harvester import schedule
 from empiar_mirror.harvester.replay import SAMPLE_DIR, ReplayServer
@@ -316,3 +316,40 @@ def test_without_batches_the_analysis_route_gives_the_same_shape(tmp_path):
     assert query(db, FIGURES, ("EMD-90007",)) == [
         ("EMD-90007", 3.6, 7.1, None, None, 5.75, 5.8, 0.0095, 2.2, "> 2 Å")
     ]
+
+
+SCHEMA = SHARED_REFERENCE / "lambda-ber" / "schema" / "lambda_ber_schema.yaml"
+
+
+def test_the_export_puts_the_figures_in_lambda_bers_additional_metrics(figures_db):
+    from sqlite_utils import Database
+
+    from empiar_mirror.index.export import export_dataset
+
+    db, _, _ = figures_db
+    database = Database(db)
+    try:
+        doc = export_dataset(database, "EMD-90010")
+    finally:
+        database.close()
+    (recon,) = [w for w in doc["workflow_runs"] if w["id"].endswith("/workflow/reconstruction")]
+    metrics = {m["attribute"]["id"]: m for m in recon["additional_metrics"]}
+    assert metrics["emdb:calculated_resolution_fsc_corrected_0143_value"]["numeric_value"] == 2.78
+    assert metrics["emdb:qscore/9Z02"] == {
+        "attribute": {
+            "id": "emdb:qscore/9Z02",
+            "label": "average Q-score of model 9Z02 in this map, by EMDB's validation; "
+            "EMDB's own method",
+        },
+        "numeric_value": 0.534,
+        "unit": "dimensionless",
+    }
+    if not SCHEMA.is_file():
+        pytest.skip(f"the lambda-ber schema is not at {SCHEMA} (reference copy not present)")
+    pytest.importorskip("linkml.validator", reason="linkml is not installed (test extras)")
+    from linkml.validator import Validator
+    from linkml.validator.plugins import JsonschemaValidationPlugin
+
+    validator = Validator(str(SCHEMA), validation_plugins=[JsonschemaValidationPlugin(closed=True)])
+    report = validator.validate(doc, "Dataset")
+    assert not report.results, "\n".join(r.message[:300] for r in report.results[:5])
