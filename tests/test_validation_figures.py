@@ -148,6 +148,10 @@ def test_the_map_page_shows_its_figures_and_fits(figures_db):
     assert "-0.02&nbsp;Å" in text and "0.561" in text and "0.534" in text
     model = datasette_get(db, "/empiar/pdb_models/9Z01").text
     assert "Validation by EMDB" in model and "3.02&nbsp;Å" in model
+    # The history names the figures as a part of the map.
+    feed = datasette_get(db, "/-/changes.atom")
+    assert feed.status_code == 200
+    assert "EMD-90010 updated: validation figures: Adeno-associated virus" in feed.text
 
 
 def test_canned_query_lists_maps_much_worse_than_stated(figures_db):
