@@ -593,6 +593,11 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
             return
         url, analysis = outcome
         doc = raw_validation.document(acc, rows.get(acc), analysis)
+        if raw_validation.holds_nothing(doc) and await run.write(holds_figures, acc):
+            # A night of empty answers must not erase what EMDB computed: asked again next run.
+            gone = "this answer holds none of the figures the mirror holds: kept as they are"
+            await run.error(validation.SOURCE, acc, FetchError("figures-gone", url, gone))
+            return
         # A map's figures from the CSV alone came with many maps', as batch documents do.
         url = url or f"{validation.SOURCE}:batch"
         await run.write(
@@ -615,6 +620,18 @@ def figures_state(db: Database, scope: list[str]) -> dict[str, tuple[str | None,
             [validation.SOURCE, EMDB.key, json.dumps(scope)],
         )
     }
+
+
+def holds_figures(db: Database, emdb_id: str) -> bool:
+    """Whether the file holds any validation figure of the map."""
+    figures = " or ".join(f"[{c}] is not null" for c in validation.FIGURE_COLUMNS)
+    return bool(
+        db.execute(
+            f"select 1 from emdb_maps where emdb_id = ? and ({figures}) union all "
+            f"select 1 from {validation.FITS_TABLE} where emdb_id = ? limit 1",
+            [emdb_id, emdb_id],
+        ).fetchone()
+    )
 
 
 def maps_with_fits(db: Database, ids: list[str]) -> list[str]:

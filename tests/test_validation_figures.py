@@ -357,3 +357,16 @@ def test_the_export_puts_the_figures_in_lambda_bers_additional_metrics(figures_d
     validator = Validator(str(SCHEMA), validation_plugins=[JsonschemaValidationPlugin(closed=True)])
     report = validator.validate(doc, "Dataset")
     assert not report.results, "\n".join(r.message[:300] for r in report.results[:5])
+
+
+def test_an_answer_that_lost_every_figure_erases_none(tmp_path):
+    db = tmp_path / "empiar.db"
+    with ReplayServer() as server:
+        assert harvest(server, db, "--ids", "EMPIAR-90007", "--no-files").returncode == 0
+    before = query(db, FIGURES, ("EMD-90007",)), query(db, FITS + "from emdb_model_fits")
+    root = _overlay(tmp_path / "empty", "EMD-90007", analysis={"90007": {}}, fields={})
+    with ReplayServer([SAMPLE_DIR, root]) as server:
+        result = harvest(server, db, "--ids", "EMPIAR-90007", "--no-files")
+    assert result.returncode == 1
+    assert [(a, k) for a, k, _ in errors(db)] == [("EMD-90007", "figures-gone")]
+    assert (query(db, FIGURES, ("EMD-90007",)), query(db, FITS + "from emdb_model_fits")) == before

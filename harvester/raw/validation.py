@@ -275,3 +275,9 @@ def document(
         fits = analysis.fits
         absent.update(analysis.absent)
     return {"emdb_id": emdb_id, "figures": figures, "fits": fits, "absent": absent}
+
+
+def holds_nothing(doc: dict[str, Any]) -> bool:
+    """Whether a figures document holds no figure at all (a map EMDB never validated, or an
+    answer that lost them)."""
+    return not doc["fits"] and all(v is None for v in doc["figures"].values())
