@@ -550,7 +550,7 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
         resp = await emdb.fetch_figures(run.client, run.endpoints, batch, raw_validation.CSV_FIELDS)
         try:
             return await asyncio.to_thread(raw_validation.parse_csv, resp.text, batch)
-        except raw_validation.UnusableAnalysis as exc:
+        except raw_validation.UnusableAnswer as exc:
             raise FetchError("invalid-csv", resp.url, str(exc)) from exc
 
     async def handle_csv(batch: list[str], outcome: raw_validation.CsvAnswer | FetchError):
@@ -581,7 +581,7 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
             return resp.url, f"no validation analysis yet (HTTP {resp.status})"
         try:
             return resp.url, raw_validation.analysis_summary(resp.data, acc)
-        except raw_validation.UnusableAnalysis as exc:
+        except raw_validation.UnusableAnswer as exc:
             raise FetchError("invalid-analysis", resp.url, str(exc)) from exc
 
     async def handle_map(

@@ -56,7 +56,7 @@ MAX_NESTING = 4
 MAX_FITS = 200
 
 
-class UnusableAnalysis(ValueError):
+class UnusableAnswer(ValueError):
     """An answer that says nothing of the maps asked about: an analysis with no block for the
     map, a CSV whose header names no map id."""
 
@@ -77,7 +77,7 @@ def parse_csv(text: str, asked: list[str]) -> CsvAnswer:
     reader = csv.reader(io.StringIO(text, newline=""), escapechar="\\")
     header = next(reader, [])
     if "emdb_id" not in header:
-        raise UnusableAnalysis(f"the CSV header names no emdb_id: {','.join(header)[:100]!r}")
+        raise UnusableAnswer(f"the CSV header names no emdb_id: {','.join(header)[:100]!r}")
     answer = CsvAnswer(missing_fields=[f for f in CSV_FIELDS if f not in header])
     wanted = set(asked)
     for values in reader:
@@ -126,7 +126,7 @@ def csv_figures(row: dict[str, str] | None, missing_fields: list[str]) -> tuple[
 def _block(data: Any, number: str) -> dict:
     """The map's block of an analysis answer, looking through repeated `{n: {n: ...}}`."""
     if not isinstance(data, dict) or not isinstance(data.get(number), dict):
-        raise UnusableAnalysis(f"the analysis answer has no block for {number}")
+        raise UnusableAnswer(f"the analysis answer has no block for {number}")
     block = data[number]
     for _ in range(MAX_NESTING):
         inner = block.get(number)
@@ -200,7 +200,7 @@ def _resolutions(block: dict) -> tuple[dict[str, float | None], dict[str, str]]:
 
 
 def analysis_summary(data: Any, emdb_id: str) -> Analysis:
-    """What the analysis answer says of the map. Raises UnusableAnalysis when it holds no block
+    """What the analysis answer says of the map. Raises UnusableAnswer when it holds no block
     for the map."""
     block = _block(data, emdb_id.removeprefix("EMD-"))
     absent: dict[str, str] = {}
