@@ -521,8 +521,8 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
 async def figures_phase(run: Run, scope: list[str]) -> None:
     """Fetch the validation figures of the maps in scope that are due (`schedule.figures_due`):
     their resolutions many maps per search request (CSV), then, for the maps with fitted models,
-    each map's analysis; a map the CSV leaves out (or every map, with --no-batch) is asked of
-    the analysis route alone, which gives its resolutions too. Each map's figures are kept as
+    each map's analysis; a map the CSV leaves out is asked of the analysis route alone, which
+    gives its resolutions too. Each map's figures are kept as
     one document; a failed analysis is that map's error, and its figures in use stay."""
     held = await run.write(figures_state, scope)
     due = [
@@ -542,7 +542,6 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
     log.info("%d maps' validation figures to fetch", len(due))
     run.total += len(due)
     workers = run.options.limits()[emdb.FIGURES_SERVICE].concurrency
-    by_csv = run.options.batch
     fitted = set(await run.write(maps_with_fits, due))
     rows: dict[str, tuple[dict[str, str] | None, list[str]]] = {}
 
@@ -568,10 +567,10 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
         # A map the answer leaves out is asked alone, of the analysis route.
         rows.update((acc, (outcome.rows[acc], outcome.missing_fields)) for acc in outcome.rows)
 
-    if by_csv:
-        size = emdb.BATCH_SIZE
-        batches = [due[i : i + size] for i in range(0, len(due), size)]
-        await fetch_all(batches, fetch_csv, handle_csv, workers, run.in_hand, len)
+    # --no-batch: one map per request, as every route then asks.
+    size = emdb.BATCH_SIZE if run.options.batch else 1
+    batches = [due[i : i + size] for i in range(0, len(due), size)]
+    await fetch_all(batches, fetch_csv, handle_csv, workers, run.in_hand, len)
 
     async def fetch_map(acc: str) -> tuple[str, raw_validation.Analysis | str]:
         if acc in rows and acc not in fitted:
