@@ -370,3 +370,30 @@ def test_an_answer_that_lost_every_figure_erases_none(tmp_path):
     assert result.returncode == 1
     assert [(a, k) for a, k, _ in errors(db)] == [("EMD-90007", "figures-gone")]
     assert (query(db, FIGURES, ("EMD-90007",)), query(db, FITS + "from emdb_model_fits")) == before
+
+
+def test_the_fields_asked_for_are_those_a_real_csv_answer_returned(tmp_path):
+    from urllib.parse import parse_qs, urlsplit
+
+    from conftest import FIXTURES
+
+    from empiar_mirror.harvester.raw.validation import CSV_FIELDS
+
+    log = json.loads((FIXTURES / "recorded" / "emdb-search-csv-fetch-log.json").read_text())
+    assert log["http_status"] == 200 and log["fields_missing_from_response"] == []
+    assert [f for f in CSV_FIELDS if f not in log["header_returned"]] == []
+    real = parse_qs(urlsplit(log["url"]).query)
+    # The harvester's request carries the real one's parameters, with its own fields.
+    with ReplayServer() as server:
+        asked = []
+        original = server._emdb_csv
+
+        def spy(request, ids, rows, page):
+            asked.append(dict(request.query))
+            return original(request, ids, rows, page)
+
+        server._emdb_csv = spy
+        assert harvest(server, tmp_path / "e.db", "--ids", "EMPIAR-90007").returncode == 0
+    (query_asked,) = asked
+    assert set(real) <= set(query_asked) and query_asked["wt"] == real["wt"][0] == "csv"
+    assert query_asked["fl"].split(",") == CSV_FIELDS
