@@ -32,7 +32,8 @@ SERVICE_LIMITS = {
     empiar.SERVICE_FILES: ServiceLimits(concurrency=2, rate=2.0),
     empiar.SERVICE_SEARCH: ServiceLimits(concurrency=2, rate=5.0),
     emdb.SERVICE: ServiceLimits(concurrency=4, rate=3.0),
-    emdb.FIGURES_SERVICE: ServiceLimits(concurrency=4, rate=3.0),
+    # Two at once: an analysis answer can decode to 150 MB (harvester/sources/emdb.py).
+    emdb.FIGURES_SERVICE: ServiceLimits(concurrency=2, rate=3.0),
     rcsb.SERVICE: ServiceLimits(concurrency=4, rate=5.0),
 }
 
