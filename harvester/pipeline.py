@@ -543,7 +543,7 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
     run.total += len(due)
     workers = run.options.limits()[emdb.FIGURES_SERVICE].concurrency
     fitted = set(await run.write(maps_with_fits, due))
-    rows: dict[str, tuple[dict[str, str] | None, list[str]]] = {}
+    rows: dict[str, tuple[dict[str, str], list[str]]] = {}
 
     async def fetch_csv(batch: list[str]) -> raw_validation.CsvAnswer:
         resp = await emdb.fetch_figures(run.client, run.endpoints, batch, raw_validation.CSV_FIELDS)

@@ -386,6 +386,9 @@ class ReplayServer:
         for emd in found[(page - 1) * rows : page * rows]:
             fields = self._search_fields(emd)
             lines.append(",".join(_csv_cell(fields.get(f)) for f in header))
+            if emd in self.batch_twice:
+                other = {**fields, "resolution": 99.9}
+                lines.append(",".join(_csv_cell(other.get(f)) for f in header))
         return web.Response(text="\n".join(lines) + "\n", content_type="text/csv")
 
     async def _emdb_analysis(self, request: web.Request) -> web.StreamResponse:

@@ -308,9 +308,10 @@ def test_a_bad_analysis_never_replaces_the_figures_in_use(tmp_path):
     )
 
 
-def test_a_map_the_csv_leaves_out_is_asked_of_the_analysis_route_alone(tmp_path):
+@pytest.mark.parametrize("odd", ["batch_omit", "batch_twice"])
+def test_a_map_the_csv_leaves_out_or_answers_twice_is_asked_of_the_analysis_route(tmp_path, odd):
     db = tmp_path / "empiar.db"
-    with ReplayServer(batch_omit={"EMD-90007"}) as server:
+    with ReplayServer(**{odd: {"EMD-90007"}}) as server:
         result = harvest(server, db, "--ids", "EMPIAR-90007", "--no-files")
         hits = figure_hits(server)
     assert result.returncode == 0, result.stderr

@@ -73,22 +73,28 @@ class CsvAnswer:
 
 def parse_csv(text: str, asked: list[str]) -> CsvAnswer:
     """Read a search CSV answer: a quoted newline stays inside its field, a short row leaves its
-    last fields empty, a row about an id not asked for is set aside."""
+    last fields empty, a row about an id not asked for is set aside, and an id answered twice,
+    differently, is left out (asked alone, of the other route)."""
     reader = csv.reader(io.StringIO(text, newline=""), escapechar="\\")
-    header = next(reader, [])
-    if "emdb_id" not in header:
-        raise UnusableAnswer(f"the CSV header names no emdb_id: {','.join(header)[:100]!r}")
-    answer = CsvAnswer(missing_fields=[f for f in CSV_FIELDS if f not in header])
-    wanted = set(asked)
-    for values in reader:
-        row = dict(zip(header, values, strict=False))
-        emdb_id = (row.get("emdb_id") or "").strip().upper()
-        if not emdb_id:
-            continue
-        if emdb_id not in wanted:
-            answer.unasked.append(emdb_id[:40])
-            continue
-        answer.rows[emdb_id] = row
+    try:
+        header = next(reader, [])
+        if "emdb_id" not in header:
+            raise UnusableAnswer(f"the CSV header names no emdb_id: {','.join(header)[:100]!r}")
+        answer = CsvAnswer(missing_fields=[f for f in CSV_FIELDS if f not in header])
+        wanted, twice = set(asked), set()
+        for values in reader:
+            row = dict(zip(header, values, strict=False))
+            emdb_id = (row.get("emdb_id") or "").strip().upper()
+            if not emdb_id:
+                continue
+            if emdb_id not in wanted:
+                answer.unasked.append(emdb_id[:40])
+            elif answer.rows.setdefault(emdb_id, row) != row:
+                twice.add(emdb_id)
+    except csv.Error as exc:  # a field past the csv module's limit, say
+        raise UnusableAnswer(f"not a CSV we can read: {exc}") from exc
+    for emdb_id in twice:
+        del answer.rows[emdb_id]
     return answer
 
 
@@ -107,14 +113,12 @@ def figure(raw: Any) -> tuple[float | None, str | None]:
     return value, None
 
 
-def csv_figures(row: dict[str, str] | None, missing_fields: list[str]) -> tuple[dict, dict]:
+def csv_figures(row: dict[str, str], missing_fields: list[str]) -> tuple[dict, dict]:
     """The map figures of one CSV row, and why any is absent."""
     figures: dict[str, float | None] = {}
     absent: dict[str, str] = {}
     for name, column in CSV_FIGURES.items():
-        if row is None:
-            figures[name], why = None, "no row for this map in the search answer"
-        elif column in missing_fields:
+        if column in missing_fields:
             figures[name], why = None, f"field {column} missing from the search answer"
         else:
             figures[name], why = figure(row.get(column))
@@ -253,7 +257,7 @@ def _score(raw: Any) -> tuple[float | None, str | None]:
 
 def document(
     emdb_id: str,
-    csv_row: tuple[dict[str, str] | None, list[str]] | None,
+    csv_row: tuple[dict[str, str], list[str]] | None,
     analysis: Analysis | str,
 ) -> dict[str, Any]:
     """The canonical document of one map's figures, whichever route gave each: its resolutions
