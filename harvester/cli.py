@@ -370,7 +370,8 @@ def harvest_command(
             counts[phase] += 1
             # The archive being fetched, and the records done so far per archive.
             done_per_archive = ", ".join(f"{a.name} {counts[k]}" for k, a in ARCHIVES.items())
-            bar.label = f"Harvesting {ARCHIVES[phase].name} ({done_per_archive})"
+            name = ARCHIVES[phase].name if phase in ARCHIVES else "EMDB validation figures"
+            bar.label = f"Harvesting {name} ({done_per_archive})"
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 

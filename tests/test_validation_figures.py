@@ -398,3 +398,10 @@ def test_the_fields_asked_for_are_those_a_real_csv_answer_returned(tmp_path):
     (query_asked,) = asked
     assert set(real) <= set(query_asked) and query_asked["wt"] == real["wt"][0] == "csv"
     assert query_asked["fl"].split(",") == CSV_FIELDS
+
+
+def test_progress_names_the_figures(tmp_path):
+    with ReplayServer() as server:
+        result = harvest(server, tmp_path / "p.db", "--progress", "--ids", "EMPIAR-90007")
+    assert result.returncode == 0, result.stderr
+    assert "Harvesting EMDB validation figures (EMPIAR 1, EMDB 1, RCSB PDB 1)" in result.stderr
