@@ -14,12 +14,13 @@ from typing import Any
 
 from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.harvester.http import HttpClient, Response, ServiceLimits
-from empiar_mirror.harvester.mapping import from_emdb, from_empiar, from_rcsb
+from empiar_mirror.harvester.mapping import from_emdb, from_empiar, from_rcsb, from_validation
 from empiar_mirror.harvester.raw.emdb import parse_emdb
 from empiar_mirror.harvester.raw.empiar import parse_entry
 from empiar_mirror.harvester.raw.rcsb import canonical_entry, parse_holdings, parse_rcsb
 from empiar_mirror.harvester.sources import emdb, empiar, rcsb
 from empiar_mirror.index import archives as index_archives
+from empiar_mirror.index import validation
 from empiar_mirror.index.archives import Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 
@@ -31,6 +32,8 @@ SERVICE_LIMITS = {
     empiar.SERVICE_FILES: ServiceLimits(concurrency=2, rate=2.0),
     empiar.SERVICE_SEARCH: ServiceLimits(concurrency=2, rate=5.0),
     emdb.SERVICE: ServiceLimits(concurrency=4, rate=3.0),
+    # Two at once: an analysis answer can decode to 150 MB (harvester/sources/emdb.py).
+    emdb.FIGURES_SERVICE: ServiceLimits(concurrency=2, rate=3.0),
     rcsb.SERVICE: ServiceLimits(concurrency=4, rate=5.0),
 }
 
@@ -103,9 +106,12 @@ HARVESTED: dict[str, Harvested] = {h.key: h for h in (EMPIAR, EMDB, PDB)}
 SERVICE_OF: dict[str, str] = {
     **{h.key: h.service for h in HARVESTED.values()},
     "pdb_holdings": rcsb.SERVICE,
+    validation.SOURCE: emdb.FIGURES_SERVICE,
 }
 # Every kind of stored payload, in the order reindex maps them: a holdings answer only stands in
 # for a PDB entry whose own document the file lacks.
 MAPPERS: dict[str, Callable[[Any, str], Mapped]] = {
-    source: mapper for h in HARVESTED.values() for source, mapper in h.mappers.items()
+    **{source: mapper for h in HARVESTED.values() for source, mapper in h.mappers.items()},
+    # A map's validation figures land on its row: mapped after the maps (index/validation.py).
+    validation.SOURCE: from_validation.map_figures,
 }

@@ -18,7 +18,7 @@ import click
 from empiar_mirror.harvester import __version__
 from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.index import status as status_report
-from empiar_mirror.index import store
+from empiar_mirror.index import store, validation
 from empiar_mirror.index.archives import ARCHIVES
 
 # Commands that only read the file (serve, status, export) import nothing of the harvester's
@@ -31,6 +31,8 @@ EXIT_DISK_FULL = 4
 # The file trees' counts in the summary: trees listed, directories and files read, failures.
 FILES_PHASE = "empiar_files"
 FILES_COUNTS = ("entries", "directories", "files", "failed")
+# A map's figures are fetched, then new, updated or unchanged, or failed.
+FIGURES_COUNTS = ("fetched", "new", "updated", "unchanged", "failed")
 SUMMARY_COUNTS = (
     "fetched",
     "not_modified",
@@ -368,7 +370,8 @@ def harvest_command(
             counts[phase] += 1
             # The archive being fetched, and the records done so far per archive.
             done_per_archive = ", ".join(f"{a.name} {counts[k]}" for k, a in ARCHIVES.items())
-            bar.label = f"Harvesting {ARCHIVES[phase].name} ({done_per_archive})"
+            name = ARCHIVES[phase].name if phase in ARCHIVES else "EMDB validation figures"
+            bar.label = f"Harvesting {name} ({done_per_archive})"
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
@@ -398,6 +401,7 @@ def harvest_command(
         kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
     summary["files"] = {k: result.counts[FILES_PHASE][k] for k in FILES_COUNTS}
+    summary[validation.SOURCE] = {k: result.counts[validation.SOURCE][k] for k in FIGURES_COUNTS}
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     elif not quiet:
@@ -405,6 +409,12 @@ def harvest_command(
             f"{label} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary[s].items())
             for s, label in ((key, a.name) for key, a in ARCHIVES.items())
         ]
+        figures = summary[validation.SOURCE]
+        if any(figures.values()):
+            parts.append(
+                "EMDB validation figures "
+                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in figures.items())
+            )
         if files:
             parts.append("files " + ", ".join(f"{v} {k}" for k, v in summary["files"].items()))
         click.echo(f"Harvest {result.run_id}: " + "; ".join(parts), err=True)

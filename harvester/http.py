@@ -297,10 +297,18 @@ class HttpClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         expect_json: bool = True,
+        max_body: int | None = None,
     ) -> Response:
-        """GET with retries. 200, 304 and 404/410 return; anything else ends in a FetchError."""
+        """GET with retries. 200, 304 and 404/410 return; anything else ends in a FetchError.
+        `max_body` bounds this answer more tightly than the client's own limit."""
         return await self.request(
-            "GET", service, url, params=params, headers=headers, expect_json=expect_json
+            "GET",
+            service,
+            url,
+            params=params,
+            headers=headers,
+            expect_json=expect_json,
+            max_body=max_body,
         )
 
     async def request(
@@ -313,6 +321,7 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         json_body: Any = None,
         expect_json: bool = True,
+        max_body: int | None = None,
     ) -> Response:
         if service in self.tripped:
             raise FetchError("circuit-open", url, self.tripped[service])
@@ -330,7 +339,7 @@ class HttpClient:
                         self.stats.retries += 1
                     attempt_no += 1
                     response = await self._once(
-                        method, service, url, params, headers, json_body, expect_json
+                        method, service, url, params, headers, json_body, expect_json, max_body
                     )
         except TransientError as exc:
             self._failures_in_a_row[service] += 1
@@ -355,6 +364,7 @@ class HttpClient:
         headers: dict[str, str] | None,
         json_body: Any,
         expect_json: bool,
+        max_body: int | None = None,
     ) -> Response:
         assert self._session is not None, "use HttpClient as an async context manager"
         request_headers = {"Accept": "application/json" if expect_json else "text/html, */*"}
@@ -367,7 +377,7 @@ class HttpClient:
                 raise FetchError("circuit-open", url, self.tripped[service])
             self.stats.requests[service] += 1
             status, resp_headers, content_type, body = await self._exchange(
-                method, url, params, request_headers, json_body
+                method, url, params, request_headers, json_body, max_body
             )
             self.stats.bytes[service] += len(body)
 
@@ -439,6 +449,7 @@ class HttpClient:
         params: dict[str, str] | None,
         headers: dict[str, str],
         json_body: Any,
+        max_body: int | None = None,
     ) -> tuple[int, CIMultiDictProxy[str], str, bytes]:
         """Status, headers, content type and body of one attempt, within the deadline."""
         assert self._session is not None
@@ -457,7 +468,7 @@ class HttpClient:
                     ) as resp:
                         location = resp.headers.get("Location")
                         if resp.status not in _REDIRECTS or location is None:
-                            body = await self._read(resp, url)
+                            body = await self._read(resp, url, max_body)
                             return resp.status, resp.headers, resp.content_type, body
                         target = self._redirect_target(url, resp.url, location)
                     # As browsers do: 303, and 301/302 after a POST, continue with a plain GET.
@@ -482,16 +493,19 @@ class HttpClient:
         except aiohttp.ClientError as exc:
             raise TransientError("connection", url, f"{type(exc).__name__}: {exc}") from exc
 
-    async def _read(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _read(
+        self, resp: aiohttp.ClientResponse, url: str, max_body: int | None = None
+    ) -> bytes:
         """The decoded body, given up as soon as it passes max_body."""
+        limit = min(self.max_body, max_body or self.max_body)
         body = bytearray()
         async for chunk in resp.content.iter_any():
             body += chunk
-            if len(body) > self.max_body:
+            if len(body) > limit:
                 raise FetchError(
                     "too-large",
                     url,
-                    f"body larger than {self.max_body:,} bytes once decoded",
+                    f"body larger than {limit:,} bytes once decoded",
                     status=resp.status,
                 )
         return bytes(body)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.harvester.archives import HARVESTED, MAPPERS, PDB, SERVICE_OF, Harvested
+from empiar_mirror.harvester.archives import EMDB, HARVESTED, MAPPERS, PDB, SERVICE_OF, Harvested
 from empiar_mirror.harvester.http import FetchError, Response
 from empiar_mirror.harvester.raw.empiar import NotAnEntry, unwrap_entry
 from empiar_mirror.harvester.raw.normalize import setting_aside
@@ -87,7 +87,7 @@ def answered_id(source: str, data: Any, requested: str) -> str | None:
             return unwrap_entry(data, requested)[0]
         except NotAnEntry:
             return None
-    harvested = PDB if source == "pdb_holdings" else HARVESTED[source]
+    harvested = PDB if source == "pdb_holdings" else HARVESTED.get(source, EMDB)
     return harvested.batch_key(data) if isinstance(data, dict) else None
 
 

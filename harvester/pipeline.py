@@ -32,11 +32,12 @@ from empiar_mirror.harvester.endpoints import Endpoints
 from empiar_mirror.harvester.engine import DatabaseThread, InHand, fetch_all
 from empiar_mirror.harvester.http import FetchError, HttpClient, Response, ServiceLimits
 from empiar_mirror.harvester.mapping import file_roles
+from empiar_mirror.harvester.raw import validation as raw_validation
 from empiar_mirror.harvester.raw.normalize import well_formed
-from empiar_mirror.harvester.sources import empiar, empiar_files, rcsb
-from empiar_mirror.index import front_doors, links, store, table_counts, versions
-from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
-from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
+from empiar_mirror.harvester.sources import emdb, empiar, empiar_files, rcsb
+from empiar_mirror.index import front_doors, links, store, table_counts, validation, versions
+from empiar_mirror.index.archives import EMDB, LINKS, NOT_PUBLIC, Archive, Link
+from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, REPLACED_BY, Mapped
 from empiar_mirror.index.versions import canonical
 
 log = logging.getLogger(__name__)
@@ -517,6 +518,133 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
     return successors[0] if successors else None
 
 
+async def figures_phase(run: Run, scope: list[str]) -> None:
+    """Fetch the validation figures of the maps in scope that are due (`schedule.figures_due`):
+    their resolutions many maps per search request (CSV), then, for the maps with fitted models,
+    each map's analysis; a map the CSV leaves out is asked of the analysis route alone, which
+    gives its resolutions too. Each map's figures are kept as
+    one document; a failed analysis is that map's error, and its figures in use stay."""
+    held = await run.write(figures_state, scope)
+    due = [
+        acc
+        for acc, (changed_at, fetched_at) in held.items()
+        if schedule.figures_due(
+            run.policy,
+            fetched_at,
+            changed_at,
+            (validation.SOURCE, acc) in run.tally.state.failed,
+            # The holdings' validation date is wired in where the file holds it.
+            None,
+        )
+    ]
+    if not due:
+        return
+    log.info("%d maps' validation figures to fetch", len(due))
+    run.total += len(due)
+    workers = run.options.limits()[emdb.FIGURES_SERVICE].concurrency
+    fitted = set(await run.write(maps_with_fits, due))
+    rows: dict[str, tuple[dict[str, str], list[str]]] = {}
+
+    async def fetch_csv(batch: list[str]) -> raw_validation.CsvAnswer:
+        resp = await emdb.fetch_figures(run.client, run.endpoints, batch, raw_validation.CSV_FIELDS)
+        try:
+            return await asyncio.to_thread(raw_validation.parse_csv, resp.text, batch)
+        except raw_validation.UnusableAnswer as exc:
+            raise FetchError("invalid-csv", resp.url, str(exc)) from exc
+
+    async def handle_csv(batch: list[str], outcome: raw_validation.CsvAnswer | FetchError):
+        if isinstance(outcome, FetchError):
+            # As with the documents' batches: each map is asked alone, of the analysis route.
+            log.warning("figures of %d maps failed (%s); one by one", len(batch), outcome)
+            return
+        if outcome.unasked:
+            shown = ", ".join(outcome.unasked[:10])
+            more = f" and {len(outcome.unasked) - 10} more" if len(outcome.unasked) > 10 else ""
+            message = f"rows for maps not asked for, left out: {shown}{more}"
+            await run.error(
+                validation.SOURCE, None, FetchError("identity", "", message), emdb.FIGURES_SERVICE
+            )
+        # A map the answer leaves out is asked alone, of the analysis route.
+        rows.update((acc, (outcome.rows[acc], outcome.missing_fields)) for acc in outcome.rows)
+
+    # --no-batch: one map per request, as every route then asks.
+    size = emdb.BATCH_SIZE if run.options.batch else 1
+    batches = [due[i : i + size] for i in range(0, len(due), size)]
+    await fetch_all(batches, fetch_csv, handle_csv, workers, run.in_hand, len)
+
+    async def fetch_map(acc: str) -> tuple[str, raw_validation.Analysis | str]:
+        if acc in rows and acc not in fitted:
+            return "", "analysis route not asked: no model is fitted into this map"
+        resp = await emdb.fetch_analysis(run.client, run.endpoints, acc)
+        if resp.status in (404, 410):
+            return resp.url, f"no validation analysis yet (HTTP {resp.status})"
+        try:
+            return resp.url, raw_validation.analysis_summary(resp.data, acc)
+        except raw_validation.UnusableAnswer as exc:
+            raise FetchError("invalid-analysis", resp.url, str(exc)) from exc
+
+    async def handle_map(
+        acc: str, outcome: tuple[str, raw_validation.Analysis | str] | FetchError
+    ) -> None:
+        run.step(validation.SOURCE)
+        if isinstance(outcome, FetchError):
+            await run.error(validation.SOURCE, acc, outcome)
+            return
+        url, analysis = outcome
+        doc = raw_validation.document(acc, rows.get(acc), analysis)
+        if raw_validation.holds_nothing(doc) and await run.write(holds_figures, acc):
+            # A night of empty answers must not erase what EMDB computed: asked again next run.
+            gone = "this answer holds none of the figures the mirror holds: kept as they are"
+            await run.error(validation.SOURCE, acc, FetchError("figures-gone", url, gone))
+            return
+        # A map's figures from the CSV alone came with many maps', as batch documents do.
+        url = url or f"{validation.SOURCE}:batch"
+        await run.write(
+            keep.keep_document, run.tally, validation.SOURCE, acc, url, doc, canonical(doc)
+        )
+
+    await fetch_all(due, fetch_map, handle_map, workers, run.in_hand)
+
+
+def figures_state(db: Database, scope: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """For each map in scope the file holds as served: when its version in use last changed,
+    and when its figures were last fetched (None: never)."""
+    return {
+        acc: (changed_at, fetched_at)
+        for acc, changed_at, fetched_at in db.execute(
+            "select m.accession, m.changed_at, f.fetched_at from source_record m "
+            "left join source_record f on f.source = ? and f.accession = m.accession "
+            "where m.source = ? and m.sha256 is not null and m.http_status = 200 "
+            "and m.accession in (select value from json_each(?)) order by m.accession",
+            [validation.SOURCE, EMDB.key, json.dumps(scope)],
+        )
+    }
+
+
+def holds_figures(db: Database, emdb_id: str) -> bool:
+    """Whether the file holds any validation figure of the map."""
+    figures = " or ".join(f"[{c}] is not null" for c in validation.FIGURE_COLUMNS)
+    return bool(
+        db.execute(
+            f"select 1 from emdb_maps where emdb_id = ? and ({figures}) union all "
+            f"select 1 from {validation.FITS_TABLE} where emdb_id = ? limit 1",
+            [emdb_id, emdb_id],
+        ).fetchone()
+    )
+
+
+def maps_with_fits(db: Database, ids: list[str]) -> list[str]:
+    """The maps, of these, that name a fitted model."""
+    return [
+        r[0]
+        for r in db.execute(
+            "select distinct from_accession from record_link where from_archive = ? "
+            "and relation = ? and from_accession in (select value from json_each(?))",
+            [EMDB.key, FITTED_MODEL, json.dumps(ids)],
+        )
+    ]
+
+
 async def files_phase(run: Run, scope: list[str]) -> None:
     """List the file trees of the entries in scope that are due (never listed whole, or changed
     since), a few entries at a time within the file server's limits; each directory is written
@@ -648,6 +776,7 @@ async def harvest(
                         )
                         if harvested is PDB:
                             await follow_replacements(run, not_served)
+                    await figures_phase(run, scopes[EMDB.key])
                 if options.files:
                     await files_phase(run, scopes[EMPIAR.key])
             finally:

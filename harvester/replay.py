@@ -4,7 +4,10 @@ The demo and the tests point the real harvester at it, so they exercise the same
 live harvest. A snapshot directory holds the bodies of single-record answers, exactly as the
 services send them: `empiar/EMPIAR-NNNNN.json` (EMPIAR `entry/`), `emdb/EMD-N.json` (EMDB
 `entry/`), `rcsb/entry/ID.json` (an RCSB entry under its GraphQL, i.e. mmCIF, field names) and
-`rcsb/holdings/status/ID.json`. The file listing, EBI Search pages, EMDB search answers, RCSB
+`rcsb/holdings/status/ID.json`; a map's validation analysis as the analysis route sends it,
+`emdb/analysis/EMD-N.json`, and its search-index fields (`emdb/search_fields/EMD-N.json`, an
+object of Solr field to value), from which the search route's CSV answers are built. The file
+listing, EBI Search pages, EMDB search answers, RCSB
 GraphQL answers and RCSB REST `core/entry/` answers (re-spelled as REST spells them, see
 `rest_spelled`) are derived from them.
 Faults can be scripted per URL path to rehearse what the real services do on a bad day.
@@ -27,7 +30,18 @@ from aiohttp import web
 from empiar_mirror.harvester import sample_trees
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
+# The size of a `huge_analysis` answer: past any bound the harvester puts on one.
+HUGE_ANALYSIS = 40 * 1024 * 1024
 _ENTRY_RE = re.compile(r"^(?:EMPIAR-)?(\d{5,})$", re.IGNORECASE)
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""').replace(",", "\\,") + '"'
+    return text
 
 
 def rest_name(name: str) -> str:
@@ -56,10 +70,14 @@ class Snapshot:
         self.maps: dict[str, Path] = {}
         self.models: dict[str, Path] = {}
         self.holdings: dict[str, Path] = {}
+        self.analyses: dict[str, Path] = {}
+        self.search_fields: dict[str, Path] = {}
         for root in map(Path, roots):
             for folder, found in (
                 ("empiar", self.entries),
                 ("emdb", self.maps),
+                ("emdb/analysis", self.analyses),
+                ("emdb/search_fields", self.search_fields),
                 ("rcsb/entry", self.models),
                 ("rcsb/holdings/status", self.holdings),
             ):
@@ -95,6 +113,10 @@ class ReplayServer:
     answer, an array of bare entries: a shape the harvester must not take for the GET's.
     `bodies` maps a request path to the exact bytes answered there with status 200 (as HTML when
     they begin with "<", else as JSON): crafted listings, search pages and records.
+    EMDB's search CSV answers (`wt=csv`) carry the `fl` fields, less `csv_drop` and plus
+    `csv_extra` (as a server that ignores part of `fl`), and a row for each id in `csv_unasked`
+    whatever was asked. The analysis of each map in `huge_analysis` is a valid JSON document of
+    HUGE_ANALYSIS bytes, sent as it is written.
     Each entry's directory on the file server is served as autoindex pages of its tree: from
     `trees` ({accession: tree}, see `sample_trees`) where given, else built from the entry's
     imagesets and `sample/trees.json`.
@@ -113,8 +135,16 @@ class ReplayServer:
         bodies: dict[str, bytes] | None = None,
         empiar_post: str | None = None,
         trees: dict[str, sample_trees.Tree] | None = None,
+        csv_drop: Iterable[str] = (),
+        csv_extra: Iterable[str] = (),
+        csv_unasked: Iterable[str] = (),
+        huge_analysis: Iterable[str] = (),
     ) -> None:
         self.snapshot = Snapshot(roots)
+        self.csv_drop = set(csv_drop)
+        self.csv_extra = list(csv_extra)
+        self.csv_unasked = list(csv_unasked)
+        self.huge_analysis = set(huge_analysis)
         self.batch_omit = set(batch_omit)
         self.batch_twice = set(batch_twice)
         self.validators = validators
@@ -320,6 +350,8 @@ class ReplayServer:
         ids = re.findall(r"EMD-\d+", request.match_info["query"], re.IGNORECASE)
         rows = int(request.query.get("rows", 20))
         page = int(request.query.get("page", 1))
+        if request.query.get("wt") == "csv":
+            return self._emdb_csv(request, [i.upper() for i in ids], rows, page)
         docs = []
         for emd in dict.fromkeys(i.upper() for i in ids):
             path = self.snapshot.maps.get(emd)
@@ -331,6 +363,58 @@ class ReplayServer:
                     first = docs[-1]
                     docs.append({**first, "admin": {**first["admin"], "title": "another copy"}})
         return web.json_response(docs[(page - 1) * rows : page * rows])
+
+    def _search_fields(self, emd: str) -> dict[str, object]:
+        """A map's search-index fields: its own file's, over the id and title of its entry."""
+        doc = json.loads(self.snapshot.maps[emd].read_bytes())
+        title = (doc.get("admin") or {}).get("title") if isinstance(doc, dict) else None
+        fields: dict[str, object] = {"emdb_id": emd, "title": title}
+        path = self.snapshot.search_fields.get(emd)
+        if path is not None:
+            fields.update(json.loads(path.read_bytes()))
+        return fields
+
+    def _emdb_csv(self, request: web.Request, ids: list[str], rows: int, page: int):
+        """A CSV answer as Solr writes it: the header names the fields, a list is comma-joined,
+        a field holding a comma, quote or newline is quoted, its commas backslash-escaped."""
+        asked = [f for f in request.query.get("fl", "emdb_id").split(",") if f]
+        header = [f for f in asked if f not in self.csv_drop] + self.csv_extra
+        held = self.snapshot.maps
+        found = [i for i in dict.fromkeys(ids) if i in held and i not in self.batch_omit]
+        found += [i for i in self.csv_unasked if i in held and i not in found]
+        lines = [",".join(header)]
+        for emd in found[(page - 1) * rows : page * rows]:
+            fields = self._search_fields(emd)
+            lines.append(",".join(_csv_cell(fields.get(f)) for f in header))
+            if emd in self.batch_twice:
+                other = {**fields, "resolution": 99.9}
+                lines.append(",".join(_csv_cell(other.get(f)) for f in header))
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/csv")
+
+    async def _emdb_analysis(self, request: web.Request) -> web.StreamResponse:
+        number = request.match_info["id"].upper().removeprefix("EMD-")
+        emd = f"EMD-{number}"
+        if emd in self.huge_analysis:
+            return await self._huge(request, number)
+        path = self.snapshot.analyses.get(emd)
+        if path is None:
+            return web.json_response({"detail": "Not found."}, status=404)
+        return self._file(request, path)
+
+    async def _huge(self, request: web.Request, number: str) -> web.StreamResponse:
+        """A well-formed analysis of HUGE_ANALYSIS bytes, written a megabyte at a time."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        chunk = b"0," * (512 * 1024)
+        try:
+            await response.write(b'{"%s": {"residue_values": [' % number.encode())
+            for _ in range(HUGE_ANALYSIS // len(chunk)):
+                await response.write(chunk)
+            await response.write(b"0]}}")
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the client stopped reading, as it should
+        return response
 
     async def _rcsb_entry(self, request: web.Request) -> web.Response:
         pdb_id = request.match_info["id"].upper()
@@ -391,6 +475,7 @@ class ReplayServer:
         app.router.add_get("/ebisearch/ws/rest/empiar", self._search)
         app.router.add_get("/emdb/api/entry/{id}", self._emdb_entry)
         app.router.add_get("/emdb/api/search/{query}", self._emdb_search)
+        app.router.add_get("/emdb/api/analysis/{id}", self._emdb_analysis)
         app.router.add_get("/rcsb/rest/v1/core/entry/{id}", self._rcsb_entry)
         app.router.add_get("/rcsb/rest/v1/holdings/status/{id}", self._rcsb_holdings)
         app.router.add_post("/rcsb/graphql", self._rcsb_graphql)

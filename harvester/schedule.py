@@ -81,3 +81,32 @@ def empiar_due(policy: Policy, state: FetchState, accession: str) -> bool:
 def conditional(policy: Policy, state: FetchState, source: str, accession: str) -> dict[str, str]:
     """The validators to send: none on a full run, which must refetch everything."""
     return {} if policy.full else state.validators.get((source, accession), {})
+
+
+def _instant(stamp: str) -> dt.datetime:
+    """An ISO date or time, naive ones taken as UTC, a bare date as its first instant."""
+    when = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def figures_due(
+    policy: Policy,
+    figures_fetched_at: str | None,
+    map_changed_at: str | None,
+    failed: bool,
+    validation_date: str | None = None,
+) -> bool:
+    """A map's validation figures are fetched when never fetched, failed since, or older than
+    the map's version in use (its update moved), or than EMDB's last validation of it
+    (`validation_date`, from the holdings file where the file has it; None otherwise). No
+    rolling re-check: the figures change only with the map or its validation."""
+    if policy.full or policy.explicit or figures_fetched_at is None or failed:
+        return True
+    fetched = _instant(figures_fetched_at)
+    for stamp in (map_changed_at, validation_date):
+        try:
+            if stamp and _instant(stamp) > fetched:
+                return True
+        except ValueError:
+            continue  # a date we cannot read says nothing
+    return False

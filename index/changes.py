@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from empiar_mirror.index import validation
 from empiar_mirror.index.lambda_ber.record import Mapped
 
 # Front-door columns by the part of a record they show. A column not named here is its own part;
@@ -51,6 +52,8 @@ _PARTS_OF_COLUMNS = {
     ),
     "sample": ("sample_name", "sample_names", "organisms", "scale", "molecules"),
     "DOI": ("entry_doi",),
+    # EMDB's validation of a map (index/validation.py), and of the models fitted into it.
+    "validation figures": validation.MAP_COLUMNS,
 }
 PART_OF_COLUMN = {c: part for part, columns in _PARTS_OF_COLUMNS.items() for c in columns}
 NOT_A_PART = frozenset(
@@ -94,6 +97,7 @@ _PARTS_OF_TABLES = {
     "other details": ("additional_property", "additional_metric"),
 }
 PART_OF_TABLE = {t: part for part, tables in _PARTS_OF_TABLES.items() for t in tables}
+PART_OF_TABLE[validation.FITS_TABLE] = "validation figures"
 # The description part reads only these columns of dataset and study: the others are the front
 # door's title, dates and status, named there.
 _DESCRIPTION_COLUMNS = ("id", "description", "revision")
@@ -110,6 +114,8 @@ def _rows_by_table(mapped: Mapped) -> dict[str, set[str]]:
             elif title is not None and row.get("title") == title:
                 row = {c: v for c, v in row.items() if c != "title"}
             tables[table].add(json.dumps(row, sort_keys=True, default=str))
+    for table, plain in mapped.rows.items():
+        tables[table].update(json.dumps(row, sort_keys=True, default=str) for row in plain)
     return tables
 
 

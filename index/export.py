@@ -271,6 +271,7 @@ class _Exporter:
                 "order by attribute_id",
                 [model.table, obj["id"]],
             )
+            metrics += validation_metrics(self.db, model.table, obj["id"])
             if metrics:
                 obj["additional_metrics"] = [
                     {
@@ -284,6 +285,72 @@ class _Exporter:
                     }
                     for m in metrics
                 ]
+
+
+# EMDB's validation figures, exported where lambda-ber has a home for a value no named slot
+# takes: the additional_metrics of the map's reconstruction (QualityMetrics.resolution is the
+# authors' stated resolution; lambda-ber has no slot for a recalculated one, a Q-score or an
+# atom inclusion). Attribute ids name the EMDB item each came from; labels say it was EMDB's
+# own method, so a reader does not compare it with another site's figure.
+_MAP_METRICS = (
+    ("recalc_fsc_0143_a", "calculated_resolution_fsc_0143_value", "FSC 0.143, unmasked"),
+    ("recalc_fsc_05_a", "calculated_resolution_fsc_05_value", "FSC 0.5, unmasked"),
+    ("recalc_fsc_halfbit_a", "calculated_resolution_fsc_halfbit_value", "FSC half-bit, unmasked"),
+    (
+        "recalc_fsc_masked_0143_a",
+        "calculated_resolution_fsc_masked_0143_value",
+        "FSC 0.143, masked",
+    ),
+    (
+        "recalc_fsc_corrected_0143_a",
+        "calculated_resolution_fsc_corrected_0143_value",
+        "FSC 0.143, masked, phase-randomisation corrected",
+    ),
+)
+_RECONSTRUCTION = re.compile(r"^emdb:(EMD-[0-9]+)/workflow/reconstruction$")
+
+
+def validation_metrics(db: Database, table: str, owner_id: str) -> list[dict[str, Any]]:
+    """The figures of the map whose reconstruction `owner_id` is, as additional_metric rows."""
+    match = _RECONSTRUCTION.match(owner_id) if table == "workflow_run" else None
+    if match is None:
+        return []
+    emdb_id = match.group(1)
+    maps = reading.rows(db, "select * from emdb_maps where emdb_id = ?", [emdb_id])
+    if not maps:
+        return []
+    found = [
+        {
+            "attribute_id": f"emdb:{item}",
+            "attribute_label": f"resolution recalculated by EMDB's validation ({words}); "
+            "EMDB's own method",
+            "numeric_value": maps[0][column],
+            "unit": "Angstroms",
+        }
+        for column, item, words in _MAP_METRICS
+        if maps[0].get(column) is not None
+    ]
+    for fit in reading.rows(
+        db,
+        "select * from emdb_model_fits where emdb_id = ? order by model_index",
+        [emdb_id],
+    ):
+        for column, item, words, unit in (
+            ("map_model_fsc_05_a", "mmfsc", "map-model FSC 0.5 resolution", "Angstroms"),
+            ("qscore_average", "qscore", "average Q-score", "dimensionless"),
+            ("atom_inclusion", "atom_inclusion_by_level", "atom inclusion", "dimensionless"),
+        ):
+            if fit[column] is not None:
+                found.append(
+                    {
+                        "attribute_id": f"emdb:{item}/{fit['pdb_id']}",
+                        "attribute_label": f"{words} of model {fit['pdb_id']} in this map, "
+                        "by EMDB's validation; EMDB's own method",
+                        "numeric_value": fit[column],
+                        "unit": unit,
+                    }
+                )
+    return found
 
 
 def _attribute(row: dict[str, Any]) -> dict[str, str]:

@@ -3,10 +3,15 @@ command, the portal's Atom feed and the History section of its row pages."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
+from empiar_mirror.index import validation
 from empiar_mirror.index.reading import json_list
+
+# Sources that are a part of another archive's records, by the archive they belong to.
+RECORD_OF = {"pdb_holdings": "pdb", validation.SOURCE: "emdb"}
 
 # A change as a reader names it: an update that made the record obsolete says so.
 OBSOLETE_STATUSES = frozenset({"OBS", "obsolete"})
@@ -34,18 +39,21 @@ def changes(
     cursor = conn.execute(
         "select c.id, c.source, c.accession, c.change, c.fields, c.changed_at, d.title, "
         "d.x_status from record_change c left join dataset d on d.id = "
-        "iif(c.source = 'pdb_holdings', 'pdb', c.source) || ':' || c.accession "
+        "coalesce(json_extract(?, '$.' || c.source), c.source) || ':' || c.accession "
         + (f"where {' and '.join(conditions)} " if conditions else "")
         + "order by c.changed_at desc, c.id desc limit ?",
-        [*(v for v in asked.values() if v is not None), limit],
+        [json.dumps(RECORD_OF), *(v for v in asked.values() if v is not None), limit],
     )
     out = []
     for id_, src, acc, change, fields, at, title, status in cursor.fetchall():
         parts = json_list(fields)
+        if src == validation.SOURCE:
+            # To a reader, a map's figures are a part of the map: new figures update it.
+            change, parts = "updated", parts or ["validation figures"]
         out.append(
             {
                 "id": id_,
-                "source": "pdb" if src == "pdb_holdings" else src,
+                "source": RECORD_OF.get(src, src),
                 "accession": acc,
                 "change": label(change, parts, status),
                 "fields": parts,

@@ -1188,6 +1188,38 @@ def m015_correlative_and_simulated(db: Database) -> None:
     _execute_all(db, _V15_CORRELATIVE_AND_SIMULATED)
 
 
+_V23_VALIDATION_FIGURES = """
+-- EMDB's validation figures per map (index/validation.py): recalculated resolutions in Å,
+-- the recommended contour level, the gap to the stated resolution and why a figure is absent.
+ALTER TABLE emdb_maps ADD COLUMN recalc_fsc_0143_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN recalc_fsc_05_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN recalc_fsc_halfbit_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN recalc_fsc_masked_0143_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN recalc_fsc_corrected_0143_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN recommended_contour_level REAL;
+ALTER TABLE emdb_maps ADD COLUMN resolution_gap_a REAL;
+ALTER TABLE emdb_maps ADD COLUMN resolution_gap_bin TEXT;
+ALTER TABLE emdb_maps ADD COLUMN validation_notes TEXT;
+CREATE INDEX idx_emdb_maps_resolution_gap_a ON emdb_maps(resolution_gap_a);
+-- Per fit of a model into a map: a model fitted into several maps has a row for each.
+CREATE TABLE emdb_model_fits (
+    emdb_id TEXT NOT NULL,
+    pdb_id TEXT NOT NULL,
+    model_index TEXT NOT NULL,
+    map_model_fsc_05_a REAL,
+    qscore_average REAL,
+    atom_inclusion REAL,
+    PRIMARY KEY (emdb_id, model_index)
+);
+CREATE INDEX idx_emdb_model_fits_pdb_id ON emdb_model_fits(pdb_id)
+"""
+
+
+@_migration
+def m023_validation_figures(db: Database) -> None:
+    _execute_all(db, _V23_VALIDATION_FIGURES)
+
+
 _V25_COVERAGE = """
 -- Cross-archive coverage on the EMDB front door: is the map's raw data in EMPIAR, when was it
 -- released (for the share per year), and which map superseded an obsolete one.

@@ -141,7 +141,8 @@ def test_charts_render_offline(page, base_url):
         chart.scroll_into_view_if_needed()
         box = chart.bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50
-        assert chart.locator("rect.bar").count() > 0
+        # Bars, or the squares of the validation chart's binned scatter.
+        assert chart.locator("rect.bar, circle.cell").count() > 0
     microscopes = page.locator("#chart-microscopes rect.bar").first
     assert microscopes.locator("title").text_content() == "Titan Krios: 10"  # current entries
     assert page.outside == []  # nothing fetched from anywhere else: no CDN

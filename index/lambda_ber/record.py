@@ -3,7 +3,7 @@ the relations its cross references state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from empiar_mirror.index.lambda_ber import models as lb
@@ -26,7 +26,9 @@ class Mapped:
     """Everything one archive record contributes to the database.
 
     `records` are lambda-ber rows owned by `dataset_id` (or shared, with global ids);
-    `front_door` is its own columns in its archive's front-door table.
+    `front_door` is its own columns in its archive's front-door table. A source of figures
+    about another archive's records (`index/validation.py`) fills `rows` instead of `records`:
+    plain rows of its own tables, table -> rows.
     """
 
     source: str
@@ -34,6 +36,7 @@ class Mapped:
     dataset_id: str
     records: list[lb._Model]
     front_door: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def distinct(values) -> list:

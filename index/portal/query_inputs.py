@@ -31,6 +31,10 @@ EXPECTED: dict[str, tuple[Callable[[str], bool], str]] = {
         lambda v: bool(_NUMBER.fullmatch(v)) and float(v) > 0,
         "a resolution in ångströms, a number such as 3 or 2.5",
     ),
+    "min_gap": (
+        lambda v: bool(_NUMBER.fullmatch(v)),
+        "a gap in ångströms, a number such as 1 or 0.5",
+    ),
     "n": (lambda v: bool(_COUNT.fullmatch(v)) and int(v) > 0, "a whole number such as 25"),
     "rule": (
         lambda v: v in {r.name for r in completeness.RULES},

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from datasette.utils import tilde_encode
 
-from empiar_mirror.index import history, links
+from empiar_mirror.index import history, links, validation
 from empiar_mirror.index.archives import BY_FRONT_DOOR
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY
 from empiar_mirror.index.portal import database
@@ -90,7 +90,42 @@ async def row_details(db, table: str, pk: str) -> dict | None:
     out["more_molecules"] = len(molecules) - len(out["molecules"])
     if table == "empiar_entries":
         out.update(await _entry_details(db, record))
+    if table in ("emdb_maps", "pdb_models"):
+        out.update(await _validation(db, table, record))
     return out
+
+
+# What a validation note names, as a reader says it.
+_FIGURE_WORDS = {
+    "stated_resolution_a": "stated resolution",
+    "recalc_fsc_0143_a": "FSC 0.143",
+    "recalc_fsc_05_a": "FSC 0.5",
+    "recalc_fsc_halfbit_a": "FSC half-bit",
+    "recalc_fsc_masked_0143_a": "masked FSC 0.143",
+    "recalc_fsc_corrected_0143_a": "corrected FSC 0.143",
+    "recommended_contour_level": "recommended contour level",
+}
+
+
+async def _validation(db, table: str, record: dict) -> dict:
+    """EMDB's validation figures of a map's fits (or a model's, in each map it is fitted into)
+    and, for a map, why a figure is missing."""
+    key = "emdb_id" if table == "emdb_maps" else "pdb_id"
+    fits = await database.rows(
+        db,
+        f"select emdb_id, pdb_id, map_model_fsc_05_a, qscore_average, atom_inclusion "
+        f"from {validation.FITS_TABLE} where {key} = ? order by emdb_id, model_index",
+        [record[key]],
+    )
+    try:
+        notes = json.loads(record.get("validation_notes") or "{}")
+    except ValueError:
+        notes = {}
+    shown = [
+        (_FIGURE_WORDS.get(figure, figure), why)
+        for figure, why in (notes.items() if isinstance(notes, dict) else [])
+    ]
+    return {"fits": fits, "validation_notes": shown}
 
 
 async def _files(db, record: dict) -> list[dict] | None:

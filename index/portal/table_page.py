@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datasette.utils import path_with_removed_args, path_with_replaced_args
 
 from empiar_mirror.index.front_doors import RESOLUTION_BIN_ORDER
+from empiar_mirror.index.validation import GAP_BIN_ORDER
 
 # What a structural biologist scans first: these lead a front door's table page and the rest are
 # one click away; facets likewise.
@@ -40,8 +41,8 @@ LEAD_FACETS = {
 # Values a lead facet shows before folding the rest away.
 FACET_VALUES_SHOWN = 5
 # Facets whose values have an order of their own, shown in it rather than by count.
-VALUE_ORDER = {"resolution_bin": RESOLUTION_BIN_ORDER}
-UNORDERED = len(RESOLUTION_BIN_ORDER)
+VALUE_ORDER = {"resolution_bin": RESOLUTION_BIN_ORDER, "resolution_gap_bin": GAP_BIN_ORDER}
+UNORDERED = max(len(order) for order in VALUE_ORDER.values())
 
 
 def leading(spec: list[str], available) -> list[str]:

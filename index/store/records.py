@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from empiar_mirror.index import front_doors, links, shared, versions
+from empiar_mirror.index import front_doors, links, shared, validation, versions
 from empiar_mirror.index.archives import ARCHIVES, Archive
 from empiar_mirror.index.lambda_ber.record import Mapped
 from empiar_mirror.index.store.runs import ErrorRow, record_error
@@ -65,6 +65,7 @@ NORMALIZED_TABLES = [
     "shared_supplier",
     "record_link",
     *(a.front_door for a in ARCHIVES.values()),
+    validation.FITS_TABLE,
 ]
 
 
@@ -185,6 +186,10 @@ def write_record(db: Database, mapped: Mapped, changed_at: str, *, replace: bool
     """Replace everything one archive record contributes. Call inside a transaction.
 
     `replace=False` is for a record the file has never held: there is nothing to remove."""
+    if mapped.source == validation.SOURCE:
+        # Figures about a map, not an archive's record: its columns and rows only.
+        validation.write(db, mapped.front_door, mapped.rows)
+        return
     withdrawn = shared.withdraw(db, mapped.dataset_id) if replace else {}
     if replace:
         _delete_owned(db, mapped.dataset_id)
