@@ -236,6 +236,14 @@ def cli() -> None:
     help="Also fetch the EMDB maps and PDB models the entries link to (default: yes).",
 )
 @click.option(
+    "--emdb",
+    type=click.Choice(["linked", "all"]),
+    default="linked",
+    show_default=True,
+    help="EMDB maps to mirror: those EMPIAR entries name, or every released map and every "
+    "model fitted into one (enumerated with EMDB's weekly holdings file; about 60,000 maps).",
+)
+@click.option(
     "--batch/--no-batch",
     default=True,
     help="Fetch EMDB and PDB records many per request (default); --no-batch: one request each.",
@@ -295,6 +303,7 @@ def harvest_command(
     full,
     refresh_days,
     linked,
+    emdb,
     batch,
     files,
     concurrency,
@@ -324,6 +333,7 @@ def harvest_command(
         full=full,
         refresh_days=refresh_days,
         linked=linked,
+        emdb=emdb,
         batch=batch,
         files=files,
         concurrency=concurrency,
@@ -342,6 +352,7 @@ def harvest_command(
         "full": full,
         "refresh_days": refresh_days,
         "linked": linked,
+        "emdb": emdb,
         "batch": batch,
         "files": files,
         "concurrency": concurrency,

@@ -12,8 +12,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sqlite_utils import Database
 
 from empiar_mirror.harvester import keep, schedule
 from empiar_mirror.harvester.archives import (
+    EMDB,
     EMPIAR,
     HARVESTED,
     MAPPERS,
@@ -34,8 +36,10 @@ from empiar_mirror.harvester.http import FetchError, HttpClient, Response, Servi
 from empiar_mirror.harvester.mapping import file_roles
 from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import empiar, empiar_files, rcsb
+from empiar_mirror.harvester.sources import holdings as bulk
 from empiar_mirror.index import front_doors, links, store, table_counts, versions
 from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
+from empiar_mirror.index.store import holdings as held
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
 from empiar_mirror.index.versions import canonical
 
@@ -64,6 +68,8 @@ class HarvestOptions:
     full: bool = False
     refresh_days: int = 7
     linked: bool = True
+    # "linked": the maps EMPIAR entries name; "all": every released map (EMDB's holdings file).
+    emdb: str = "linked"
     batch: bool = True
     files: bool = True
     concurrency: int | None = None
@@ -118,8 +124,21 @@ class Run:
     relisted: bool = False  # an entry found withdrawn is listed again
     in_hand: InHand = field(default_factory=InHand)
     follow: Follow | None = None  # starts linked fetches early; None when not following links
+    started: str = field(default_factory=store.now)
+    # By source, from a holdings file read this run: records it shows changed, and unchanged.
+    moved: dict[str, set[str]] = field(default_factory=dict)
+    settled: dict[str, set[str]] = field(default_factory=dict)
 
     def due(self, source: str, accession: str) -> bool:
+        if source in self.moved:
+            return schedule.listed_due(
+                self.policy,
+                self.tally.state,
+                source,
+                accession,
+                self.moved[source],
+                self.settled[source],
+            )
         return schedule.due(self.policy, self.tally.state, source, accession)
 
     def step(self, phase: str) -> None:
@@ -328,6 +347,104 @@ class Follow:
 
 
 # The archives ---------------------------------------------------------------------------------
+
+
+async def whole_emdb_phase(run: Run) -> list[str]:
+    """`--emdb all`: read wwPDB's last-modification times and EMDB's holdings file, start
+    fetching every listed map that is due (its fitted models follow as it is kept), and check
+    the maps gone from the file. Returns the maps listed; none when the holdings file could not
+    be used, and the run then harvests the linked maps as by default (an error row says why)."""
+    tally, day = run.tally, run.policy.now.date().isoformat()
+    with tempfile.TemporaryDirectory(prefix="empiar-mirror-holdings-") as tmp:
+        url = run.endpoints.pdb_last_modified()
+        path = Path(tmp) / "pdb.json.gz"
+        save = lambda: run.write(  # noqa: E731
+            held.save_pdb_dates, bulk.read_pdb(path), tally.run_id, url, bulk.SERVICE_WWPDB
+        )
+        if await read_holdings(run, "pdb_last_modified", bulk.SERVICE_WWPDB, url, path, save):
+            run.moved[PDB.key], run.settled[PDB.key] = await run.write(held.pdb_due)
+        url = run.endpoints.emdb_holdings()
+        path = Path(tmp) / "emdb.json"
+        save = lambda: run.write(  # noqa: E731
+            held.save_emdb_holdings,
+            bulk.read_emdb(path),
+            tally.run_id,
+            day,
+            url,
+            bulk.SERVICE_EMDB,
+        )
+        read = await read_holdings(run, "emdb_holdings", bulk.SERVICE_EMDB, url, path, save)
+    if read is None:
+        return []
+    tally.counts[EMDB.key]["listed"] = read.listed
+    moved, settled = run.moved[EMDB.key], run.settled[EMDB.key] = await run.write(held.emdb_due)
+    assert run.follow is not None
+    run.follow.feeds[EMDB.key].offer(sorted(i for i in moved if run.due(EMDB.key, i)))
+    if read.gone:
+        await emdb_withdrawals(run, read.gone, len(moved) + len(settled), day)
+    return await run.write(held.listed_maps)
+
+
+async def read_holdings(
+    run: Run,
+    source: str,
+    service: str,
+    url: str,
+    path: Path,
+    save: Callable[[], Awaitable[held.Read]],
+) -> held.Read | None:
+    """Download a holdings file and keep what it says; None, with an error row naming the
+    file, when it cannot be had or read to its end (nothing of it is then kept)."""
+    try:
+        with open(path, "wb") as sink:
+            await bulk.download(run.client, service, url, sink)
+        read = await save()
+        log.info("%s: %d entries, %d with problems", url, read.listed, read.problems)
+        return read
+    except FetchError as exc:
+        why = f"{exc.kind}: {exc.message}"
+    except bulk.FileProblem as exc:
+        why = str(exc)
+    message = f"{url} unusable ({why}): {FALLBACK[source]}"
+    log.warning("%s", message)
+    error = store.ErrorRow(source, None, "holdings-file", message, url, service=service)
+    await run.write(store.record_error, run.tally.run_id, error)
+    return None
+
+
+# What a run does without each holdings file.
+FALLBACK = {
+    "emdb_holdings": "only the maps EMPIAR entries name were harvested, as by default",
+    "pdb_last_modified": "models were refetched on the rolling schedule, as by default",
+}
+
+
+async def emdb_withdrawals(run: Run, gone: list[str], listed: int, day: str) -> None:
+    """Maps listed before and missing from this file: each asked for (a 404 keeps it, marked
+    not public, as a withdrawn linked map is), and marked removed from the holdings; unless so
+    many went at once that the file looks broken (`schedule.too_many_withdrawals`)."""
+    if schedule.too_many_withdrawals(len(gone), len(gone) + listed):
+        message = (
+            f"{len(gone)} maps listed before are missing from the holdings file: none was "
+            f"checked for withdrawal, as that many at once looks like a broken file"
+        )
+        log.warning("emdb: %s", message)
+        error = store.ErrorRow("emdb_holdings", None, WITHDRAWAL_GUARD, message)
+        await run.write(store.record_error, run.tally.run_id, error)
+        return
+    run.total += len(gone)
+    await run.fetch_records(EMDB, gone)
+    await run.write(held.mark_removed, gone, day)
+    run.tally.counts[EMDB.key]["gone from holdings"] += len(gone)
+
+
+async def note_fetched(run: Run) -> None:
+    """Records fetched this run are held as of the holdings files' dates: not fetched again
+    until those move."""
+    if EMDB.key in run.moved:
+        await run.write(held.emdb_fetched, run.started)
+    if PDB.key in run.moved:
+        await run.write(held.pdb_fetched, run.started)
 
 
 async def empiar_phase(run: Run) -> list[str]:
@@ -640,14 +757,20 @@ async def harvest(
             if options.linked:
                 run.follow = Follow(run, {h.key: Feed(run, h) for h in LINKED})
             try:
+                whole = options.linked and options.emdb == "all" and not options.ids
+                listed = await whole_emdb_phase(run) if whole else []
                 scopes = {EMPIAR.key: await empiar_phase(run)}
                 if options.linked:
                     for harvested in LINKED:
                         scopes[harvested.key], not_served = await linked_phase(
                             run, harvested, scopes
                         )
+                        if harvested is EMDB and listed:
+                            # Every listed map's fitted models, not only the linked maps'.
+                            scopes[EMDB.key] = list(dict.fromkeys([*scopes[EMDB.key], *listed]))
                         if harvested is PDB:
                             await follow_replacements(run, not_served)
+                    await note_fetched(run)
                 if options.files:
                     await files_phase(run, scopes[EMPIAR.key])
             finally:

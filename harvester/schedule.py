@@ -81,3 +81,22 @@ def empiar_due(policy: Policy, state: FetchState, accession: str) -> bool:
 def conditional(policy: Policy, state: FetchState, source: str, accession: str) -> dict[str, str]:
     """The validators to send: none on a full run, which must refetch everything."""
     return {} if policy.full else state.validators.get((source, accession), {})
+
+
+def listed_due(
+    policy: Policy,
+    state: FetchState,
+    source: str,
+    accession: str,
+    moved: set[str],
+    settled: set[str],
+) -> bool:
+    """With an archive's holdings file read (`harvest --emdb all`): a record the file shows
+    changed, or whose held document was never checked against it (`moved`), is due; one it
+    shows unchanged (`settled`) is not, unless it failed since; any other, by `due`. The file
+    replaces the rolling re-check for the records it lists."""
+    if policy.full or policy.explicit or accession in moved:
+        return True
+    if accession in settled:
+        return (source, accession) in state.failed
+    return due(policy, state, source, accession)
