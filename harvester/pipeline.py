@@ -414,7 +414,7 @@ async def read_holdings(
 
 # What a run does without each holdings file.
 FALLBACK = {
-    "emdb_holdings": "only the maps EMPIAR entries name were harvested, as by default",
+    "emdb_holdings": "harvested the linked maps only (those EMPIAR entries name), as by default",
     "pdb_last_modified": "models were refetched on the rolling schedule, as by default",
 }
 

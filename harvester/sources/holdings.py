@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -153,7 +154,7 @@ class _problems:
     def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None or isinstance(exc, (FileProblem, GeneratorExit)):
             return False
-        if isinstance(exc, (ijson.JSONError, ValueError, EOFError, OSError, UnicodeError)):
+        if isinstance(exc, (ijson.JSONError, ValueError, EOFError, OSError, zlib.error)):
             message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise FileProblem(f"{type(exc).__name__}: {message}") from exc
         return False
