@@ -52,6 +52,31 @@ def rest_spelled(doc: object) -> object:
     return doc
 
 
+def holdings_entry(emdb_id: str, date: str) -> dict:
+    """A map's entry in EMDB's holdings file, with the files a real entry has (header, map,
+    half maps, a mask, an FSC curve, a validation report), all last updated on `date`."""
+    n = emdb_id.removeprefix("EMD-")
+    kinds = {
+        "headers": [f"emd-{n}-v30.xml"],
+        "map": [f"emd_{n}.map.gz"],
+        "half_maps": [f"emd_{n}_half_map_1.map.gz", f"emd_{n}_half_map_2.map.gz"],
+        "masks": [f"emd_{n}_msk_1.map"],
+        "fscs": [f"emd_{n}_fsc.xml"],
+        "validation_reports": [f"emd_{n}_full_validation.pdf.gz"],
+    }
+    entry: dict = {"entry_last_update": date, "validation_reports_last_update": date}
+    for kind, names in kinds.items():
+        entry[kind] = [
+            {
+                "file_name": name,
+                "md5_checksum": hashlib.md5(f"{name} {date}".encode()).hexdigest(),
+                "last_update": date,
+            }
+            for name in names
+        ]
+    return entry
+
+
 class Snapshot:
     """Record files from one or more directories; later directories override earlier ones."""
 
@@ -352,26 +377,7 @@ class ReplayServer:
                 continue
             dates = admin.get("key_dates") or {}
             date = str(dates.get("update") or dates.get("map_release") or "2000-01-01")[:10]
-            n = emdb_id.removeprefix("EMD-")
-            kinds = {
-                "headers": [f"emd-{n}-v30.xml"],
-                "map": [f"emd_{n}.map.gz"],
-                "half_maps": [f"emd_{n}_half_map_1.map.gz", f"emd_{n}_half_map_2.map.gz"],
-                "masks": [f"emd_{n}_msk_1.map"],
-                "fscs": [f"emd_{n}_fsc.xml"],
-                "validation_reports": [f"emd_{n}_full_validation.pdf.gz"],
-            }
-            entry: dict = {"entry_last_update": date, "validation_reports_last_update": date}
-            for kind, names in kinds.items():
-                entry[kind] = [
-                    {
-                        "file_name": name,
-                        "md5_checksum": hashlib.md5(f"{name} {date}".encode()).hexdigest(),
-                        "last_update": date,
-                    }
-                    for name in names
-                ]
-            found[emdb_id] = entry
+            found[emdb_id] = holdings_entry(emdb_id, date)
         return found
 
     def pdb_last_modified_document(self) -> dict[str, str]:
