@@ -130,7 +130,9 @@ def portal(db: Path) -> dict[str, float | int]:
 
     conn = sqlite3.connect(db)
     maps = [r[0] for r in conn.execute("select emdb_id from emdb_maps order by random() limit 50")]
-    models = [r[0] for r in conn.execute("select pdb_id from pdb_models order by random() limit 50")]
+    models = [
+        r[0] for r in conn.execute("select pdb_id from pdb_models order by random() limit 50")
+    ]
     conn.close()
     proc, base = serve(db)
     name = db.stem
@@ -143,8 +145,9 @@ def portal(db: Path) -> dict[str, float | int]:
             f"/{name}/emdb_maps?_search={rng.choice(SEARCH_WORDS)}"
             + "".join(f"&_facet={f}" for f in FACETS)
         ),
-        "all maps + 3 facets": lambda: f"/{name}/emdb_maps?"
-        + "&".join(f"_facet={f}" for f in FACETS),
+        "all maps + 3 facets": lambda: (
+            f"/{name}/emdb_maps?" + "&".join(f"_facet={f}" for f in FACETS)
+        ),
     }
     out: dict[str, float | int] = {}
     try:

@@ -520,9 +520,7 @@ class HttpClient:
             async for chunk in resp.content.iter_any():
                 written += len(chunk)
                 if written > sink.max_bytes:
-                    raise FetchError(
-                        "too-large", url, f"file larger than {sink.max_bytes:,} bytes"
-                    )
+                    raise FetchError("too-large", url, f"file larger than {sink.max_bytes:,} bytes")
                 sink.file.write(chunk)
             sink.file.flush()
             return b""

@@ -39,8 +39,8 @@ from empiar_mirror.harvester.sources import empiar, empiar_files, rcsb
 from empiar_mirror.harvester.sources import holdings as bulk
 from empiar_mirror.index import front_doors, links, store, table_counts, versions
 from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
-from empiar_mirror.index.store import holdings as held
 from empiar_mirror.index.lambda_ber.record import REPLACED_BY, Mapped
+from empiar_mirror.index.store import holdings as held
 from empiar_mirror.index.versions import canonical
 
 log = logging.getLogger(__name__)
@@ -379,7 +379,8 @@ async def whole_emdb_phase(run: Run) -> list[str]:
     tally.counts[EMDB.key]["listed"] = read.listed
     moved, settled = run.moved[EMDB.key], run.settled[EMDB.key] = await run.write(held.emdb_due)
     assert run.follow is not None
-    run.follow.feeds[EMDB.key].offer(sorted(i for i in moved if run.due(EMDB.key, i)))
+    # Those the file shows moved, and those that failed since their last fetch.
+    run.follow.feeds[EMDB.key].offer(sorted(i for i in moved | settled if run.due(EMDB.key, i)))
     if read.gone:
         await emdb_withdrawals(run, read.gone, len(moved) + len(settled), day)
     return await run.write(held.listed_maps)

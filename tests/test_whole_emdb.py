@@ -96,16 +96,17 @@ def test_all_mirrors_maps_no_entry_names_with_their_models_and_files(tmp_path, u
         "masks": 1,
         "validation_reports": 1,
     }
-    assert query(db, "select count(*) from emdb_file where length(md5_checksum) = 32")[0][0] == 7 * 14
+    checksummed = query(db, "select count(*) from emdb_file where length(md5_checksum) = 32")
+    assert checksummed == [(7 * 14,)]
     assert query(
         db,
         "select entry_last_update, validation_reports_last_update, fetched_update "
         "from emdb_holdings where emdb_id = ?",
         (UNLINKED_MAP,),
     ) == [("2022-10-12", "2022-10-12", "2022-10-12")]
-    assert query(db, "select fetched_last_modified from pdb_last_modified where pdb_id = ?", (
-        ITS_MODEL,
-    )) == [("2022-10-12T00:00:00+00:00",)]
+    assert query(
+        db, "select fetched_last_modified from pdb_last_modified where pdb_id = ?", (ITS_MODEL,)
+    ) == [("2022-10-12T00:00:00+00:00",)]
     assert query(db, "select count(*) from harvest_errors") == [(0,)]
 
 
@@ -135,14 +136,16 @@ def test_a_changed_map_and_model_are_all_that_is_fetched_again(tmp_path, unlinke
         assert result.returncode == 0, result.stderr
         fetched = {p: n - before.get(p, 0) for p, n in server.hits.items() if n != before.get(p)}
     emdb = [p for p in fetched if p.startswith("/emdb/api/")]
-    assert len(emdb) == 1 and "EMD-90003" in emdb[0] and "EMD-900" not in emdb[0].replace(
-        "EMD-90003", ""
+    assert (
+        len(emdb) == 1
+        and "EMD-90003" in emdb[0]
+        and "EMD-900" not in emdb[0].replace("EMD-90003", "")
     )
     assert [p for p in fetched if p.startswith("/rcsb/")] == ["/rcsb/graphql"]
     assert query(db, "select count(*) from emdb_file where emdb_id = 'EMD-90003'") == [(6,)]
-    assert query(
-        db, "select fetched_update from emdb_holdings where emdb_id = 'EMD-90003'"
-    ) == [("2026-12-02",)]
+    assert query(db, "select fetched_update from emdb_holdings where emdb_id = 'EMD-90003'") == [
+        ("2026-12-02",)
+    ]
 
 
 def test_a_map_gone_from_the_holdings_is_kept_and_marked(tmp_path, unlinked_root):
@@ -166,7 +169,9 @@ def test_a_map_gone_from_the_holdings_is_kept_and_marked(tmp_path, unlinked_root
     assert query(
         db, "select change from record_change where accession = ? order by rowid", (UNLINKED_MAP,)
     )[-1] == ("withdrawn",)
-    (removed,) = query(db, "select removed_on from emdb_holdings where emdb_id = ?", (UNLINKED_MAP,))
+    (removed,) = query(
+        db, "select removed_on from emdb_holdings where emdb_id = ?", (UNLINKED_MAP,)
+    )
     assert removed[0] is not None
     # Its files stay known.
     assert query(db, "select count(*) from emdb_file where emdb_id = ?", (UNLINKED_MAP,)) == [(7,)]
@@ -240,7 +245,6 @@ def test_bad_entries_are_their_own_problem(tmp_path, unlinked_root):
 
 def test_a_100_mb_holdings_file_is_read_in_bounded_memory(tmp_path):
     """Streamed: the parser holds one entry at a time, whatever the file's size."""
-    import resource
     import subprocess
     import sys
 
@@ -272,8 +276,9 @@ def test_a_100_mb_holdings_file_is_read_in_bounded_memory(tmp_path):
     )
     count, peak_kib = map(int, out.stdout.split())
     assert count == n
-    assert peak_kib < 100 * 1024, f"peak RSS {peak_kib} KiB reading a {os.path.getsize(path)} B file"
-    del resource
+    assert peak_kib < 100 * 1024, (
+        f"peak RSS {peak_kib} KiB reading a {os.path.getsize(path)} B file"
+    )
 
 
 def test_the_readers_on_the_documented_shapes(tmp_path):

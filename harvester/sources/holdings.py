@@ -3,15 +3,19 @@ its last update and its files) and wwPDB's last-modification times of every rele
 
 `harvest --emdb all` enumerates and detects changes with them instead of paging a search route.
 Both are downloaded to a temporary file and read streaming (ijson), one entry at a time, so a
-file of any size costs the memory of its largest entry. Shapes, and how sure we are of them:
+file of any size costs the memory of its largest entry.
 
-- EMDB (API-NOTES 7.2, emdb-json-schemas `emdb_released_holdings_schema.json`):
+No recording of either file was found in public code; the shapes, and how sure we are of them:
+
+- EMDB (API-NOTES 7.2, emdb-json-schemas `emdb_released_holdings_schema.json`; a public crawl
+  script reads the top-level keys of the live file as the 59,608 ids):
   `{"EMD-N": {"entry_last_update": ..., "validation_reports_last_update": ..., "headers": [...],
   "map": [...], "half_maps": [...], "masks": [...], "fscs": [...], ...}}`, each file
   `{"file_name", "md5_checksum", "last_update"}`. Every list-valued key is taken as a kind of
   file, so kinds the schema adds later are kept too.
-- wwPDB (7.3; RCSB's own BinaryCIF workflow reads it as `{id: "YYYY-MM-DDTHH:MM:SS+00:00"}`):
-  ids may come in either case, or in the extended `pdb_0000xxxx` form.
+- wwPDB (7.3; RCSB's own BinaryCIF workflow, rcsb_workflow, reads it as
+  `{id: "YYYY-MM-DDTHH:MM:SS+00:00"}` and lower-cases the ids itself, so their case is unknown):
+  ids are taken in either case, or in the extended `pdb_0000xxxx` form.
 
 A problem with one entry is yielded as a `Problem`, that entry's; a file that does not parse to
 its end raises `FileProblem`, and then none of it is used.
