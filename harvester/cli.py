@@ -327,6 +327,10 @@ def harvest_command(
         id_list = parse_ids(ids) if ids else None
     except ValueError as exc:
         raise Problem(f"--ids: {exc}") from None
+    if emdb == "all" and (ids or not linked):
+        raise Problem(
+            f"--emdb all mirrors every EMDB map: not with {'--ids' if ids else '--no-linked'}"
+        )
     options = HarvestOptions(
         ids=id_list,
         limit=limit,

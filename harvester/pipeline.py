@@ -14,7 +14,7 @@ import json
 import logging
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,24 +356,30 @@ async def whole_emdb_phase(run: Run) -> list[str]:
     be used, and the run then harvests the linked maps as by default (an error row says why)."""
     tally, day = run.tally, run.policy.now.date().isoformat()
     with tempfile.TemporaryDirectory(prefix="empiar-mirror-holdings-") as tmp:
-        url = run.endpoints.pdb_last_modified()
-        path = Path(tmp) / "pdb.json.gz"
-        save = lambda: run.write(  # noqa: E731
-            held.save_pdb_dates, bulk.read_pdb(path), tally.run_id, url, bulk.SERVICE_WWPDB
-        )
-        if await read_holdings(run, "pdb_last_modified", bulk.SERVICE_WWPDB, url, path, save):
-            run.moved[PDB.key], run.settled[PDB.key] = await run.write(held.pdb_due)
-        url = run.endpoints.emdb_holdings()
-        path = Path(tmp) / "emdb.json"
-        save = lambda: run.write(  # noqa: E731
-            held.save_emdb_holdings,
-            bulk.read_emdb(path),
-            tally.run_id,
-            day,
+        url, path = run.endpoints.pdb_last_modified(), Path(tmp) / "pdb.json.gz"
+        dates = await read_holdings(
+            run,
+            "pdb_last_modified",
+            bulk.SERVICE_WWPDB,
             url,
-            bulk.SERVICE_EMDB,
+            path,
+            lambda db: held.save_pdb_dates(
+                db, bulk.read_pdb(path), tally.run_id, url, bulk.SERVICE_WWPDB
+            ),
         )
-        read = await read_holdings(run, "emdb_holdings", bulk.SERVICE_EMDB, url, path, save)
+        if dates:
+            run.moved[PDB.key], run.settled[PDB.key] = await run.write(held.pdb_due)
+        url, path = run.endpoints.emdb_holdings(), Path(tmp) / "emdb.json"
+        read = await read_holdings(
+            run,
+            "emdb_holdings",
+            bulk.SERVICE_EMDB,
+            url,
+            path,
+            lambda db: held.save_emdb_holdings(
+                db, bulk.read_emdb(path), tally.run_id, day, url, bulk.SERVICE_EMDB
+            ),
+        )
     if read is None:
         return []
     tally.counts[EMDB.key]["listed"] = read.listed
@@ -392,14 +398,15 @@ async def read_holdings(
     service: str,
     url: str,
     path: Path,
-    save: Callable[[], Awaitable[held.Read]],
+    save: Callable[[Database], held.Read],
 ) -> held.Read | None:
-    """Download a holdings file and keep what it says; None, with an error row naming the
-    file, when it cannot be had or read to its end (nothing of it is then kept)."""
+    """Download a holdings file to `path` and keep what it says (`save`, on the writer); None,
+    with an error row naming the file, when it cannot be had or read to its end (nothing of it
+    is then kept)."""
     try:
         with open(path, "wb") as sink:
             await bulk.download(run.client, service, url, sink)
-        read = await save()
+        read = await run.write(save)
         log.info("%s: %d entries, %d with problems", url, read.listed, read.problems)
         return read
     except FetchError as exc:
@@ -421,9 +428,10 @@ FALLBACK = {
 
 
 async def emdb_withdrawals(run: Run, gone: list[str], listed: int, day: str) -> None:
-    """Maps listed before and missing from this file: each asked for (a 404 keeps it, marked
-    not public, as a withdrawn linked map is), and marked removed from the holdings; unless so
-    many went at once that the file looks broken (`schedule.too_many_withdrawals`)."""
+    """Maps listed before and missing from this file: each asked for (a 404 keeps its last good
+    rows and records the withdrawal, as for a linked map), and marked removed from the
+    holdings; unless so many went at once that the file looks broken
+    (`schedule.too_many_withdrawals`)."""
     if schedule.too_many_withdrawals(len(gone), len(gone) + listed):
         message = (
             f"{len(gone)} maps listed before are missing from the holdings file: none was "

@@ -314,3 +314,14 @@ def test_the_readers_on_the_documented_shapes(tmp_path):
     gz.write_bytes(b"\x1f\x8b\x08 not really gzip")
     with pytest.raises(holdings.FileProblem):
         list(holdings.read_pdb(gz))
+
+
+@pytest.mark.parametrize("other", [("--no-linked",), ("--ids", "EMPIAR-10442")])
+def test_all_with_options_that_contradict_it_is_a_usage_error(tmp_path, other):
+    db = tmp_path / "none.db"
+    with ReplayServer() as server:
+        result = harvest(server, db, "--emdb", "all", *other)
+        assert not server.hits
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and other[0] in result.stderr
+    assert not db.exists()
