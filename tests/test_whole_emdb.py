@@ -257,13 +257,15 @@ def test_a_100_mb_holdings_file_is_read_in_bounded_memory(tmp_path):
         "figure": [{"file_name": "x" * 200, "md5_checksum": "0" * 32}] * 8,
     }
     body = json.dumps(entry)
-    with open(path, "w") as f:
-        f.write("{")
-        n = 0
-        while f.tell() < 100 * 1024 * 1024:
-            f.write(f'{"," if n else ""}"EMD-{100000 + n}": {body}')
-            n += 1
-        f.write("}")
+    n, size = 0, 0
+    with open(path, "wb") as f:
+        f.write(b"{")
+        while size < 100 * 1024 * 1024:  # written a thousand entries at a time
+            chunk = ",".join(f'"EMD-{100000 + n + k}": {body}' for k in range(1000))
+            data = (("," if n else "") + chunk).encode()
+            f.write(data)
+            n, size = n + 1000, size + len(data)
+        f.write(b"}")
     # Measured in a child process: this one's peak says nothing of the reader's.
     script = (
         "import resource, sys\n"
