@@ -207,6 +207,10 @@ def portal(db: Path) -> dict[str, float | int]:
     return out
 
 
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--maps", type=int, default=60_000)
@@ -214,7 +218,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=3_000)
     parser.add_argument("--changed", type=float, default=0.01, help="share changed weekly")
     args = parser.parse_args()
-    report = [f"# The whole of EMDB at scale\n\n{os.cpu_count()} cores; load {os.getloadavg()}.\n"]
+    report = [f"# The whole of EMDB at scale\n\n{os.cpu_count()} cores; load {load()}.\n"]
     with tempfile.TemporaryDirectory(prefix="whole-emdb-") as tmp:
         root, db = Path(tmp) / "archive", Path(tmp) / "empiar.db"
         started = time.monotonic()
@@ -266,7 +270,7 @@ def main() -> None:
                     report.append(f"  - {label}: {value} of {REPEATS + 5} past the time limit")
             else:
                 report.append(f"- p95 {label}: {value:.0f} ms")
-        report.append(f"\nLoad after: {os.getloadavg()}.")
+        report.append(f"\nLoad after: {load()}.")
     print("\n".join(report))
 
 
