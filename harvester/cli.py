@@ -409,8 +409,13 @@ def harvest_command(
         "retries": result.retries,
         "exit_status": result.exit_status,
     }
+    # Beside the counts every source has: what the listings (EMPIAR) and EMDB's holdings file
+    # (--emdb all) held.
+    extra = {"empiar": ("listed",)}
+    if emdb == "all":
+        extra["emdb"] = ("in_holdings", "gone_from_holdings")
     for source in ARCHIVES:
-        kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
+        kinds = extra.get(source, ()) + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
     summary["files"] = {k: result.counts[FILES_PHASE][k] for k in FILES_COUNTS}
     if as_json:

@@ -382,7 +382,7 @@ async def whole_emdb_phase(run: Run) -> list[str]:
         )
     if read is None:
         return []
-    tally.counts[EMDB.key]["listed"] = read.listed
+    tally.counts[EMDB.key]["in_holdings"] = read.listed
     moved, settled = run.moved[EMDB.key], run.settled[EMDB.key] = await run.write(held.emdb_due)
     assert run.follow is not None
     # Those the file shows moved, and those that failed since their last fetch.
@@ -444,7 +444,7 @@ async def emdb_withdrawals(run: Run, gone: list[str], listed: int, day: str) -> 
     run.total += len(gone)
     await run.fetch_records(EMDB, gone)
     await run.write(held.mark_removed, gone, day)
-    run.tally.counts[EMDB.key]["gone from holdings"] += len(gone)
+    run.tally.counts[EMDB.key]["gone_from_holdings"] += len(gone)
 
 
 async def note_fetched(run: Run) -> None:

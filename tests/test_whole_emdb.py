@@ -65,9 +65,11 @@ def pdb_documents(hits: dict[str, int], before: dict[str, int]) -> int:
 def test_all_mirrors_maps_no_entry_names_with_their_models_and_files(tmp_path, unlinked_root):
     db = tmp_path / "all.db"
     with server_with(unlinked_root) as server:
-        result = harvest(server, db, "--emdb", "all", "--no-files")
+        result = harvest(server, db, "--emdb", "all", "--no-files", "--json")
         assert result.returncode == 0, result.stderr
         first = dict(server.hits)
+        # The sample's 13 released maps and the unlinked one.
+        assert json.loads(result.stdout)["emdb"]["in_holdings"] == 14
         # Nothing changed: no EMDB or PDB document is fetched again.
         again = harvest(server, db, "--emdb", "all", "--no-files")
         assert again.returncode == 0, again.stderr
@@ -156,9 +158,10 @@ def test_a_map_gone_from_the_holdings_is_kept_and_marked(tmp_path, unlinked_root
         del listed[UNLINKED_MAP]
         server.bodies[EMDB_HOLDINGS_PATH] = json.dumps(listed).encode()
         server.snapshot.maps.pop(UNLINKED_MAP)  # the archive no longer serves it
-        result = harvest(server, db, "--emdb", "all", "--no-files")
+        result = harvest(server, db, "--emdb", "all", "--no-files", "--json")
         assert result.returncode == 0, result.stderr
         assert server.hits[f"/emdb/api/entry/{UNLINKED_MAP}"] == 1
+    assert json.loads(result.stdout)["emdb"]["gone_from_holdings"] == 1
     # As a withdrawn linked map is: its last good row kept, the withdrawal in its history.
     assert query(db, "select status from emdb_maps where emdb_id = ?", (UNLINKED_MAP,)) == [
         ("REL",)
