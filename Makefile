@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench bench-serving clean
+.PHONY: demo test lint bench bench-serving bench-whole-emdb clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ bench: $(RUNTIME)
 # few minutes; writes benchmarks/SERVING.md.
 bench-serving: $(RUNTIME)
 	$(BIN)/python -m benchmarks.serving $(BENCH_ARGS)
+
+# `harvest --emdb all` on a synthetic EMDB (60,000 maps, 35,000 models) over loopback: first
+# harvest, weekly update, file size, peak RSS, the portal at that size; prints a Markdown report
+# (benchmarks/WHOLE_EMDB.md). About 1.5 GB in a temporary directory; smaller:
+# make bench-whole-emdb BENCH_ARGS="--maps 6000 --models 3500".
+bench-whole-emdb: $(RUNTIME)
+	$(BIN)/python -m benchmarks.whole_emdb $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

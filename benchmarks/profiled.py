@@ -56,6 +56,8 @@ def main() -> None:
             "EMPIAR_MIRROR_EBI_SEARCH": f"{url}/ebisearch/ws/rest",
             "EMPIAR_MIRROR_EMDB_API": f"{url}/emdb/api",
             "EMPIAR_MIRROR_RCSB_API": f"{url}/rcsb",
+            "EMPIAR_MIRROR_EMDB_FILES": f"{url}/pub/databases/emdb",
+            "EMPIAR_MIRROR_WWPDB_FILES": f"{url}/pub/pdb",
         }
     )
     main_profile, writer_profile = cProfile.Profile(), cProfile.Profile()

@@ -77,6 +77,8 @@ def endpoints_env(url: str) -> dict[str, str]:
         "EMPIAR_MIRROR_EBI_SEARCH": f"{url}/ebisearch/ws/rest",
         "EMPIAR_MIRROR_EMDB_API": f"{url}/emdb/api",
         "EMPIAR_MIRROR_RCSB_API": f"{url}/rcsb",
+        "EMPIAR_MIRROR_EMDB_FILES": f"{url}/pub/databases/emdb",
+        "EMPIAR_MIRROR_WWPDB_FILES": f"{url}/pub/pdb",
     }
 
 

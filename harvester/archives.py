@@ -18,7 +18,7 @@ from empiar_mirror.harvester.mapping import from_emdb, from_empiar, from_rcsb, f
 from empiar_mirror.harvester.raw.emdb import parse_emdb
 from empiar_mirror.harvester.raw.empiar import parse_entry
 from empiar_mirror.harvester.raw.rcsb import canonical_entry, parse_holdings, parse_rcsb
-from empiar_mirror.harvester.sources import emdb, empiar, rcsb
+from empiar_mirror.harvester.sources import emdb, empiar, holdings, rcsb
 from empiar_mirror.index import archives as index_archives
 from empiar_mirror.index import validation
 from empiar_mirror.index.archives import Archive
@@ -35,6 +35,9 @@ SERVICE_LIMITS = {
     # Two at once: an analysis answer can decode to 150 MB (harvester/sources/emdb.py).
     emdb.FIGURES_SERVICE: ServiceLimits(concurrency=2, rate=3.0),
     rcsb.SERVICE: ServiceLimits(concurrency=4, rate=5.0),
+    # One bulk file each a run, from the archives' file servers.
+    holdings.SERVICE_EMDB: ServiceLimits(concurrency=1, rate=1.0),
+    holdings.SERVICE_WWPDB: ServiceLimits(concurrency=1, rate=1.0),
 }
 
 FetchOne = Callable[[HttpClient, Endpoints, str, dict[str, str] | None], Awaitable[Response]]

@@ -238,6 +238,14 @@ def cli() -> None:
     help="Also fetch the EMDB maps and PDB models the entries link to (default: yes).",
 )
 @click.option(
+    "--emdb",
+    type=click.Choice(["linked", "all"]),
+    default="linked",
+    show_default=True,
+    help="EMDB maps to mirror: those EMPIAR entries name, or every released map and every "
+    "model fitted into one (enumerated with EMDB's weekly holdings file; about 60,000 maps).",
+)
+@click.option(
     "--batch/--no-batch",
     default=True,
     help="Fetch EMDB and PDB records many per request (default); --no-batch: one request each.",
@@ -297,6 +305,7 @@ def harvest_command(
     full,
     refresh_days,
     linked,
+    emdb,
     batch,
     files,
     concurrency,
@@ -320,12 +329,17 @@ def harvest_command(
         id_list = parse_ids(ids) if ids else None
     except ValueError as exc:
         raise Problem(f"--ids: {exc}") from None
+    if emdb == "all" and (ids or not linked):
+        raise Problem(
+            f"--emdb all mirrors every EMDB map: not with {'--ids' if ids else '--no-linked'}"
+        )
     options = HarvestOptions(
         ids=id_list,
         limit=limit,
         full=full,
         refresh_days=refresh_days,
         linked=linked,
+        emdb=emdb,
         batch=batch,
         files=files,
         concurrency=concurrency,
@@ -344,6 +358,7 @@ def harvest_command(
         "full": full,
         "refresh_days": refresh_days,
         "linked": linked,
+        "emdb": emdb,
         "batch": batch,
         "files": files,
         "concurrency": concurrency,
@@ -397,8 +412,13 @@ def harvest_command(
         "retries": result.retries,
         "exit_status": result.exit_status,
     }
+    # Beside the counts every source has: what the listings (EMPIAR) and EMDB's holdings file
+    # (--emdb all) held.
+    extra = {"empiar": ("listed",)}
+    if emdb == "all":
+        extra["emdb"] = ("in_holdings", "gone_from_holdings")
     for source in ARCHIVES:
-        kinds = ("listed",) * (source == "empiar") + SUMMARY_COUNTS
+        kinds = extra.get(source, ()) + SUMMARY_COUNTS
         summary[source] = {k: result.counts[source][k] for k in kinds}
     summary["files"] = {k: result.counts[FILES_PHASE][k] for k in FILES_COUNTS}
     summary[validation.SOURCE] = {k: result.counts[validation.SOURCE][k] for k in FIGURES_COUNTS}

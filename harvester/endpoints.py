@@ -24,6 +24,9 @@ class Endpoints:
     ebi_search: str = "https://www.ebi.ac.uk/ebisearch/ws/rest"
     emdb_api: str = "https://www.ebi.ac.uk/emdb/api"
     rcsb_api: str = "https://data.rcsb.org"
+    # The bulk files `harvest --emdb all` enumerates and detects changes with.
+    emdb_files: str = "https://ftp.ebi.ac.uk/pub/databases/emdb"
+    wwpdb_files: str = "https://files.wwpdb.org/pub/pdb"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -52,6 +55,14 @@ class Endpoints:
         number = accession.removeprefix("EMPIAR-")
         inner = "".join(f"{quote(part, safe='')}/" for part in path.split("/") if part)
         return f"{self.empiar_files}/{number}/{inner}"
+
+    def emdb_holdings(self) -> str:
+        """EMDB's weekly list of every released map with its files (API-NOTES 7.2)."""
+        return f"{self.emdb_files}/status/latest/emdb_released_holdings.json"
+
+    def pdb_last_modified(self) -> str:
+        """wwPDB's gzipped object of every released entry's last-modification time (7.3)."""
+        return f"{self.wwpdb_files}/holdings/released_structures_last_modified_dates.json.gz"
 
     def ebi_search_empiar(self) -> str:
         return f"{self.ebi_search}/empiar"

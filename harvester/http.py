@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
@@ -59,6 +59,8 @@ MAX_DEADLINE = 3600.0
 # Decoded body cap, far above the largest real metadata document (a few MiB).
 MAX_BODY = 64 * 1024 * 1024
 MAX_REDIRECTS = 5
+# A bulk file streamed to disk (`download`), far above the largest real one (tens of MB).
+MAX_DOWNLOAD = 2 * 1024 * 1024 * 1024
 # Bodies larger than this are decoded on a worker thread so other requests keep moving.
 JSON_IN_THREAD = 1024 * 1024
 
@@ -99,6 +101,14 @@ class FetchError(Exception):
 
 class TransientError(FetchError):
     """Worth retrying: connection trouble, timeouts, throttling, server errors, garbled bodies."""
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Where a downloaded file goes, and the most it may hold."""
+
+    file: BinaryIO
+    max_bytes: int
 
 
 class UnusableJSON(ValueError):
@@ -311,6 +321,16 @@ class HttpClient:
             max_body=max_body,
         )
 
+    async def download(
+        self, service: str, url: str, sink: BinaryIO, *, max_bytes: int = MAX_DOWNLOAD
+    ) -> Response:
+        """GET a bulk file into `sink`, rewound for each attempt, never holding it in memory;
+        the attempt's deadline is MAX_DEADLINE, as a large file takes minutes from afar. The
+        Response's body is empty on a 200."""
+        return await self.request(
+            "GET", service, url, expect_json=False, sink=Sink(sink, max_bytes)
+        )
+
     async def request(
         self,
         method: str,
@@ -322,6 +342,7 @@ class HttpClient:
         json_body: Any = None,
         expect_json: bool = True,
         max_body: int | None = None,
+        sink: Sink | None = None,
     ) -> Response:
         if service in self.tripped:
             raise FetchError("circuit-open", url, self.tripped[service])
@@ -339,7 +360,15 @@ class HttpClient:
                         self.stats.retries += 1
                     attempt_no += 1
                     response = await self._once(
-                        method, service, url, params, headers, json_body, expect_json, max_body
+                        method,
+                        service,
+                        url,
+                        params,
+                        headers,
+                        json_body,
+                        expect_json,
+                        max_body,
+                        sink,
                     )
         except TransientError as exc:
             self._failures_in_a_row[service] += 1
@@ -365,6 +394,7 @@ class HttpClient:
         json_body: Any,
         expect_json: bool,
         max_body: int | None = None,
+        sink: Sink | None = None,
     ) -> Response:
         assert self._session is not None, "use HttpClient as an async context manager"
         request_headers = {"Accept": "application/json" if expect_json else "text/html, */*"}
@@ -376,8 +406,11 @@ class HttpClient:
             if service in self.tripped:
                 raise FetchError("circuit-open", url, self.tripped[service])
             self.stats.requests[service] += 1
+            if sink is not None:
+                sink.file.seek(0)
+                sink.file.truncate()
             status, resp_headers, content_type, body = await self._exchange(
-                method, url, params, request_headers, json_body, max_body
+                method, url, params, request_headers, json_body, max_body, sink
             )
             self.stats.bytes[service] += len(body)
 
@@ -450,10 +483,12 @@ class HttpClient:
         headers: dict[str, str],
         json_body: Any,
         max_body: int | None = None,
+        sink: Sink | None = None,
     ) -> tuple[int, CIMultiDictProxy[str], str, bytes]:
-        """Status, headers, content type and body of one attempt, within the deadline."""
+        """Status, headers, content type and body of one attempt, within the deadline. A 200's
+        body goes to `sink` when there is one."""
         assert self._session is not None
-        overall = asyncio.timeout(self.deadline)
+        overall = asyncio.timeout(MAX_DEADLINE if sink else self.deadline)
         target: str | URL = url
         try:
             async with overall:
@@ -468,7 +503,8 @@ class HttpClient:
                     ) as resp:
                         location = resp.headers.get("Location")
                         if resp.status not in _REDIRECTS or location is None:
-                            body = await self._read(resp, url, max_body)
+                            to = sink if resp.status == 200 else None
+                            body = await self._read(resp, url, max_body, to)
                             return resp.status, resp.headers, resp.content_type, body
                         target = self._redirect_target(url, resp.url, location)
                     # As browsers do: 303, and 301/302 after a POST, continue with a plain GET.
@@ -494,9 +530,23 @@ class HttpClient:
             raise TransientError("connection", url, f"{type(exc).__name__}: {exc}") from exc
 
     async def _read(
-        self, resp: aiohttp.ClientResponse, url: str, max_body: int | None = None
+        self,
+        resp: aiohttp.ClientResponse,
+        url: str,
+        max_body: int | None = None,
+        sink: Sink | None = None,
     ) -> bytes:
-        """The decoded body, given up as soon as it passes max_body."""
+        """The decoded body, given up as soon as it passes max_body; or written to `sink`,
+        given up past its own cap (then b"")."""
+        if sink is not None:
+            written = 0
+            async for chunk in resp.content.iter_any():
+                written += len(chunk)
+                if written > sink.max_bytes:
+                    raise FetchError("too-large", url, f"file larger than {sink.max_bytes:,} bytes")
+                sink.file.write(chunk)
+            sink.file.flush()
+            return b""
         limit = min(self.max_body, max_body or self.max_body)
         body = bytearray()
         async for chunk in resp.content.iter_any():

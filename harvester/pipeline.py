@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sqlite_utils import Database
 
 from empiar_mirror.harvester import keep, schedule
 from empiar_mirror.harvester.archives import (
+    EMDB,
     EMPIAR,
     HARVESTED,
     MAPPERS,
@@ -35,9 +37,11 @@ from empiar_mirror.harvester.mapping import file_roles
 from empiar_mirror.harvester.raw import validation as raw_validation
 from empiar_mirror.harvester.raw.normalize import well_formed
 from empiar_mirror.harvester.sources import emdb, empiar, empiar_files, rcsb
+from empiar_mirror.harvester.sources import holdings as bulk
 from empiar_mirror.index import front_doors, links, store, table_counts, validation, versions
-from empiar_mirror.index.archives import EMDB, LINKS, NOT_PUBLIC, Archive, Link
+from empiar_mirror.index.archives import LINKS, NOT_PUBLIC, Archive, Link
 from empiar_mirror.index.lambda_ber.record import FITTED_MODEL, REPLACED_BY, Mapped
+from empiar_mirror.index.store import holdings as held
 from empiar_mirror.index.versions import canonical
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,8 @@ class HarvestOptions:
     full: bool = False
     refresh_days: int = 7
     linked: bool = True
+    # "linked": the maps EMPIAR entries name; "all": every released map (EMDB's holdings file).
+    emdb: str = "linked"
     batch: bool = True
     files: bool = True
     concurrency: int | None = None
@@ -119,8 +125,21 @@ class Run:
     relisted: bool = False  # an entry found withdrawn is listed again
     in_hand: InHand = field(default_factory=InHand)
     follow: Follow | None = None  # starts linked fetches early; None when not following links
+    started: str = field(default_factory=store.now)
+    # By source, from a holdings file read this run: records it shows changed, and unchanged.
+    moved: dict[str, set[str]] = field(default_factory=dict)
+    settled: dict[str, set[str]] = field(default_factory=dict)
 
     def due(self, source: str, accession: str) -> bool:
+        if source in self.moved:
+            return schedule.listed_due(
+                self.policy,
+                self.tally.state,
+                source,
+                accession,
+                self.moved[source],
+                self.settled[source],
+            )
         return schedule.due(self.policy, self.tally.state, source, accession)
 
     def step(self, phase: str) -> None:
@@ -331,6 +350,113 @@ class Follow:
 # The archives ---------------------------------------------------------------------------------
 
 
+async def whole_emdb_phase(run: Run) -> list[str]:
+    """`--emdb all`: read wwPDB's last-modification times and EMDB's holdings file, start
+    fetching every listed map that is due (its fitted models follow as it is kept), and check
+    the maps gone from the file. Returns the maps listed; none when the holdings file could not
+    be used, and the run then harvests the linked maps as by default (an error row says why)."""
+    tally, day = run.tally, run.policy.now.date().isoformat()
+    with tempfile.TemporaryDirectory(prefix="empiar-mirror-holdings-") as tmp:
+        url, path = run.endpoints.pdb_last_modified(), Path(tmp) / "pdb.json.gz"
+        dates = await read_holdings(
+            run,
+            "pdb_last_modified",
+            bulk.SERVICE_WWPDB,
+            url,
+            path,
+            lambda db: held.save_pdb_dates(
+                db, bulk.read_pdb(path), tally.run_id, url, bulk.SERVICE_WWPDB
+            ),
+        )
+        if dates:
+            run.moved[PDB.key], run.settled[PDB.key] = await run.write(held.pdb_due)
+        url, path = run.endpoints.emdb_holdings(), Path(tmp) / "emdb.json"
+        read = await read_holdings(
+            run,
+            "emdb_holdings",
+            bulk.SERVICE_EMDB,
+            url,
+            path,
+            lambda db: held.save_emdb_holdings(
+                db, bulk.read_emdb(path), tally.run_id, day, url, bulk.SERVICE_EMDB
+            ),
+        )
+    if read is None:
+        return []
+    tally.counts[EMDB.key]["in_holdings"] = read.listed
+    moved, settled = run.moved[EMDB.key], run.settled[EMDB.key] = await run.write(held.emdb_due)
+    assert run.follow is not None
+    # Those the file shows moved, and those that failed since their last fetch.
+    run.follow.feeds[EMDB.key].offer(sorted(i for i in moved | settled if run.due(EMDB.key, i)))
+    if read.gone:
+        await emdb_withdrawals(run, read.gone, len(moved) + len(settled), day)
+    return await run.write(held.listed_maps)
+
+
+async def read_holdings(
+    run: Run,
+    source: str,
+    service: str,
+    url: str,
+    path: Path,
+    save: Callable[[Database], held.Read],
+) -> held.Read | None:
+    """Download a holdings file to `path` and keep what it says (`save`, on the writer); None,
+    with an error row naming the file, when it cannot be had or read to its end (nothing of it
+    is then kept)."""
+    try:
+        with open(path, "wb") as sink:
+            await bulk.download(run.client, service, url, sink)
+        read = await run.write(save)
+        log.info("%s: %d entries, %d with problems", url, read.listed, read.problems)
+        return read
+    except FetchError as exc:
+        why = f"{exc.kind}: {exc.message}"
+    except bulk.FileProblem as exc:
+        why = str(exc)
+    message = f"{url} unusable ({why}): {FALLBACK[source]}"
+    log.warning("%s", message)
+    error = store.ErrorRow(source, None, "holdings-file", message, url, service=service)
+    await run.write(store.record_error, run.tally.run_id, error)
+    return None
+
+
+# What a run does without each holdings file.
+FALLBACK = {
+    "emdb_holdings": "harvested the linked maps only (those EMPIAR entries name), as by default",
+    "pdb_last_modified": "models were refetched on the rolling schedule, as by default",
+}
+
+
+async def emdb_withdrawals(run: Run, gone: list[str], listed: int, day: str) -> None:
+    """Maps listed before and missing from this file: each asked for (a 404 keeps its last good
+    rows and records the withdrawal, as for a linked map), and marked removed from the
+    holdings; unless so many went at once that the file looks broken
+    (`schedule.too_many_withdrawals`)."""
+    if schedule.too_many_withdrawals(len(gone), len(gone) + listed):
+        message = (
+            f"{len(gone)} maps listed before are missing from the holdings file: none was "
+            f"checked for withdrawal, as that many at once looks like a broken file"
+        )
+        log.warning("emdb: %s", message)
+        error = store.ErrorRow("emdb_holdings", None, WITHDRAWAL_GUARD, message)
+        await run.write(store.record_error, run.tally.run_id, error)
+        return
+    run.total += len(gone)
+    await run.fetch_records(EMDB, gone)
+    await run.write(held.mark_removed, gone, day)
+    run.tally.counts[EMDB.key]["gone_from_holdings"] += len(gone)
+
+
+async def note_fetched(run: Run) -> None:
+    """Records fetched this run are held as of the holdings files' dates: not fetched again
+    until those move."""
+    if EMDB.key in run.moved:
+        await run.write(held.emdb_fetched, run.started)
+    if PDB.key in run.moved:
+        await run.write(held.pdb_fetched, run.started)
+
+
 async def empiar_phase(run: Run) -> list[str]:
     """Fetch the EMPIAR entries that are due; return the accessions in scope for linking."""
     options = run.options
@@ -527,14 +653,13 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
     held = await run.write(figures_state, scope)
     due = [
         acc
-        for acc, (changed_at, fetched_at) in held.items()
+        for acc, (changed_at, fetched_at, validated) in held.items()
         if schedule.figures_due(
             run.policy,
             fetched_at,
             changed_at,
             (validation.SOURCE, acc) in run.tally.state.failed,
-            # The holdings' validation date is wired in where the file holds it.
-            None,
+            validated,
         )
     ]
     if not due:
@@ -606,14 +731,19 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
     await fetch_all(due, fetch_map, handle_map, workers, run.in_hand)
 
 
-def figures_state(db: Database, scope: list[str]) -> dict[str, tuple[str | None, str | None]]:
+def figures_state(
+    db: Database, scope: list[str]
+) -> dict[str, tuple[str | None, str | None, str | None]]:
     """For each map in scope the file holds as served: when its version in use last changed,
-    and when its figures were last fetched (None: never)."""
+    when its figures were last fetched (None: never), and when EMDB last validated it, as its
+    holdings file said (None: not read, `harvest --emdb all` reads it)."""
     return {
-        acc: (changed_at, fetched_at)
-        for acc, changed_at, fetched_at in db.execute(
-            "select m.accession, m.changed_at, f.fetched_at from source_record m "
+        acc: (changed_at, fetched_at, validated)
+        for acc, changed_at, fetched_at, validated in db.execute(
+            "select m.accession, m.changed_at, f.fetched_at, h.validation_reports_last_update "
+            "from source_record m "
             "left join source_record f on f.source = ? and f.accession = m.accession "
+            "left join emdb_holdings h on h.emdb_id = m.accession "
             "where m.source = ? and m.sha256 is not null and m.http_status = 200 "
             "and m.accession in (select value from json_each(?)) order by m.accession",
             [validation.SOURCE, EMDB.key, json.dumps(scope)],
@@ -768,14 +898,20 @@ async def harvest(
             if options.linked:
                 run.follow = Follow(run, {h.key: Feed(run, h) for h in LINKED})
             try:
+                whole = options.linked and options.emdb == "all" and not options.ids
+                listed = await whole_emdb_phase(run) if whole else []
                 scopes = {EMPIAR.key: await empiar_phase(run)}
                 if options.linked:
                     for harvested in LINKED:
                         scopes[harvested.key], not_served = await linked_phase(
                             run, harvested, scopes
                         )
+                        if harvested is EMDB and listed:
+                            # Every listed map's fitted models, not only the linked maps'.
+                            scopes[EMDB.key] = list(dict.fromkeys([*scopes[EMDB.key], *listed]))
                         if harvested is PDB:
                             await follow_replacements(run, not_served)
+                    await note_fetched(run)
                     await figures_phase(run, scopes[EMDB.key])
                 if options.files:
                     await files_phase(run, scopes[EMPIAR.key])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import hashlib
 import json
 import re
@@ -32,6 +33,9 @@ from empiar_mirror.harvester import sample_trees
 SAMPLE_DIR = Path(__file__).parent / "sample"
 # The size of a `huge_analysis` answer: past any bound the harvester puts on one.
 HUGE_ANALYSIS = 40 * 1024 * 1024
+# The bulk files `harvest --emdb all` reads, at the real services' paths below the base URL.
+EMDB_HOLDINGS_PATH = "/pub/databases/emdb/status/latest/emdb_released_holdings.json"
+PDB_LAST_MODIFIED_PATH = "/pub/pdb/holdings/released_structures_last_modified_dates.json.gz"
 _ENTRY_RE = re.compile(r"^(?:EMPIAR-)?(\d{5,})$", re.IGNORECASE)
 
 
@@ -60,6 +64,31 @@ def rest_spelled(doc: object) -> object:
     if isinstance(doc, list):
         return [rest_spelled(v) for v in doc]
     return doc
+
+
+def holdings_entry(emdb_id: str, date: str) -> dict:
+    """A map's entry in EMDB's holdings file, with the files a real entry has (header, map,
+    half maps, a mask, an FSC curve, a validation report), all last updated on `date`."""
+    n = emdb_id.removeprefix("EMD-")
+    kinds = {
+        "headers": [f"emd-{n}-v30.xml"],
+        "map": [f"emd_{n}.map.gz"],
+        "half_maps": [f"emd_{n}_half_map_1.map.gz", f"emd_{n}_half_map_2.map.gz"],
+        "masks": [f"emd_{n}_msk_1.map"],
+        "fscs": [f"emd_{n}_fsc.xml"],
+        "validation_reports": [f"emd_{n}_full_validation.pdf.gz"],
+    }
+    entry: dict = {"entry_last_update": date, "validation_reports_last_update": date}
+    for kind, names in kinds.items():
+        entry[kind] = [
+            {
+                "file_name": name,
+                "md5_checksum": hashlib.md5(f"{name} {date}".encode()).hexdigest(),
+                "last_update": date,
+            }
+            for name in names
+        ]
+    return entry
 
 
 class Snapshot:
@@ -112,11 +141,14 @@ class ReplayServer:
     by accession, ids it does not hold (or in `batch_omit`) absent; "array", the spec's literal
     answer, an array of bare entries: a shape the harvester must not take for the GET's.
     `bodies` maps a request path to the exact bytes answered there with status 200 (as HTML when
-    they begin with "<", else as JSON): crafted listings, search pages and records.
+    they begin with "<", else as JSON): crafted listings, search pages, records, bulk files.
     EMDB's search CSV answers (`wt=csv`) carry the `fl` fields, less `csv_drop` and plus
     `csv_extra` (as a server that ignores part of `fl`), and a row for each id in `csv_unasked`
     whatever was asked. The analysis of each map in `huge_analysis` is a valid JSON document of
     HUGE_ANALYSIS bytes, sent as it is written.
+    EMDB's holdings file (`EMDB_HOLDINGS_PATH`) lists the snapshot's released maps with crafted
+    file lists (`emdb_holdings_document`); wwPDB's last-modified file (`PDB_LAST_MODIFIED_PATH`,
+    gzip) the snapshot's models, keyed in lower case.
     Each entry's directory on the file server is served as autoindex pages of its tree: from
     `trees` ({accession: tree}, see `sample_trees`) where given, else built from the entry's
     imagesets and `sample/trees.json`.
@@ -175,6 +207,8 @@ class ReplayServer:
             ebi_search=f"{base}/ebisearch/ws/rest",
             emdb_api=f"{base}/emdb/api",
             rcsb_api=f"{base}/rcsb",
+            emdb_files=f"{base}/pub/databases/emdb",
+            wwpdb_files=f"{base}/pub/pdb",
         )
 
     def env(self) -> dict[str, str]:
@@ -416,6 +450,37 @@ class ReplayServer:
             pass  # the client stopped reading, as it should
         return response
 
+    def emdb_holdings_document(self) -> dict[str, dict]:
+        """EMDB's holdings file for the snapshot's released maps: each map's update date, and
+        the files a real entry has (header, map, half maps, a mask, an FSC curve, reports)."""
+        found: dict[str, dict] = {}
+        for emdb_id, path in sorted(self.snapshot.maps.items()):
+            admin = json.loads(path.read_bytes()).get("admin") or {}
+            status = ((admin.get("current_status") or {}).get("code") or {}).get("valueOf_")
+            if status not in (None, "REL"):
+                continue
+            dates = admin.get("key_dates") or {}
+            date = str(dates.get("update") or dates.get("map_release") or "2000-01-01")[:10]
+            found[emdb_id] = holdings_entry(emdb_id, date)
+        return found
+
+    def pdb_last_modified_document(self) -> dict[str, str]:
+        """wwPDB's last-modified file for the snapshot's models."""
+        found = {}
+        for pdb_id, path in sorted(self.snapshot.models.items()):
+            info = json.loads(path.read_bytes()).get("rcsb_accession_info") or {}
+            date = str(info.get("revision_date") or "2000-01-01T00:00:00+0000")
+            found[pdb_id.lower()] = date[:19] + "+00:00"
+        return found
+
+    async def _emdb_holdings(self, request: web.Request) -> web.Response:
+        body = json.dumps(self.emdb_holdings_document(), indent=1).encode()
+        return web.Response(body=body, content_type="application/json")
+
+    async def _pdb_last_modified(self, request: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps(self.pdb_last_modified_document()).encode())
+        return web.Response(body=body, content_type="application/octet-stream")
+
     async def _rcsb_entry(self, request: web.Request) -> web.Response:
         pdb_id = request.match_info["id"].upper()
         path = self.snapshot.models.get(pdb_id)
@@ -479,6 +544,8 @@ class ReplayServer:
         app.router.add_get("/rcsb/rest/v1/core/entry/{id}", self._rcsb_entry)
         app.router.add_get("/rcsb/rest/v1/holdings/status/{id}", self._rcsb_holdings)
         app.router.add_post("/rcsb/graphql", self._rcsb_graphql)
+        app.router.add_get(EMDB_HOLDINGS_PATH, self._emdb_holdings)
+        app.router.add_get(PDB_LAST_MODIFIED_PATH, self._pdb_last_modified)
         return app
 
     # --- lifecycle ----------------------------------------------------------------------------

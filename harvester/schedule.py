@@ -110,3 +110,22 @@ def figures_due(
         except ValueError:
             continue  # a date we cannot read says nothing
     return False
+
+
+def listed_due(
+    policy: Policy,
+    state: FetchState,
+    source: str,
+    accession: str,
+    moved: set[str],
+    settled: set[str],
+) -> bool:
+    """With an archive's holdings file read (`harvest --emdb all`): a record the file shows
+    changed, or whose held document was never checked against it (`moved`), is due; one it
+    shows unchanged (`settled`) is not, unless it failed since; any other, by `due`. The file
+    replaces the rolling re-check for the records it lists."""
+    if policy.full or policy.explicit or accession in moved:
+        return True
+    if accession in settled:
+        return (source, accession) in state.failed
+    return due(policy, state, source, accession)

@@ -235,7 +235,9 @@ def refresh(db: Database) -> int:
     changed = sum(_refresh_lists(db, a, lists) for a in ARCHIVES.values())
     changed += _refresh_raw_data(db)
     # Entries look up the maps and models they link to, so those are read whole (the columns the
-    # gathering needs); the entries, with their long text, go a range at a time.
+    # gathering needs), and only those: a file holding all of EMDB (`harvest --emdb all`) holds
+    # far more. The entries, with their long text, go a range at a time.
+    linked_maps = _linked_from_entries(lists, EMDB)
     maps = {
         m["emdb_id"]: m
         for m in rows(
@@ -244,10 +246,19 @@ def refresh(db: Database) -> int:
             "m.resolution_a, m.method, m.microscope, m.detector, "
             "m.microscope_family, m.detector_family, m.voltage_kv, r.technique, "
             "r.experimental_method from emdb_maps m "
-            "left join experiment_run r on r.id = 'emdb:' || m.emdb_id || '/experiment'",
+            "left join experiment_run r on r.id = 'emdb:' || m.emdb_id || '/experiment' "
+            "where m.emdb_id in (select value from json_each(?))",
+            [linked_maps],
         )
     }
-    models = {m["pdb_id"]: m for m in rows(db, "select pdb_id, title from pdb_models")}
+    models = {
+        m["pdb_id"]: m
+        for m in rows(
+            db,
+            "select pdb_id, title from pdb_models where pdb_id in (select value from json_each(?))",
+            [_linked_from_entries(lists, PDB)],
+        )
+    }
     for first, last in accession_ranges(db):
         changed += _refresh_entries(db, first, last, lists, maps, models)
     _write_link_tables(db, lists)
@@ -256,6 +267,11 @@ def refresh(db: Database) -> int:
     changed += reprocessing.refresh(db)
     table_counts.write(db)
     return changed
+
+
+def _linked_from_entries(lists: Lists, archive: Archive) -> str:
+    """The ids of this archive's records that EMPIAR entries link to, as a JSON list."""
+    return json.dumps(sorted({i for ids in lists[EMPIAR.key][archive.key].values() for i in ids}))
 
 
 def _write_link_tables(db: Database, lists: Lists) -> None:

@@ -1220,6 +1220,43 @@ def m023_validation_figures(db: Database) -> None:
     _execute_all(db, _V23_VALIDATION_FIGURES)
 
 
+_V24_WHOLE_EMDB = """
+-- `harvest --emdb all` (harvester/sources/holdings.py, index/store/holdings.py): what EMDB's
+-- weekly holdings file says of every released map, and its files.
+CREATE TABLE emdb_holdings (
+    emdb_id TEXT PRIMARY KEY,
+    entry_last_update TEXT,
+    validation_reports_last_update TEXT,
+    file_count INTEGER,
+    holdings_digest TEXT,
+    listed_run INTEGER,
+    listed_on TEXT,
+    removed_on TEXT,
+    fetched_update TEXT
+);
+CREATE TABLE emdb_file (
+    emdb_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    md5_checksum TEXT,
+    last_update TEXT,
+    PRIMARY KEY (emdb_id, kind, file_name)
+) WITHOUT ROWID;
+CREATE INDEX idx_emdb_file_kind ON emdb_file(kind);
+-- wwPDB's last-modification time of every released entry: which models a run refetches.
+CREATE TABLE pdb_last_modified (
+    pdb_id TEXT PRIMARY KEY,
+    last_modified TEXT,
+    fetched_last_modified TEXT
+) WITHOUT ROWID
+"""
+
+
+@_migration
+def m024_whole_emdb(db: Database) -> None:
+    _execute_all(db, _V24_WHOLE_EMDB)
+
+
 _V25_COVERAGE = """
 -- Cross-archive coverage on the EMDB front door: is the map's raw data in EMPIAR, when was it
 -- released (for the share per year), and which map superseded an obsolete one.

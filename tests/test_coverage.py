@@ -48,9 +48,8 @@ def test_a_map_knows_whether_its_raw_data_is_in_empiar(mirror):
 
 
 def test_an_obsolete_map_names_its_successor_as_a_link(mirror):
-    assert query(mirror, "select status, replaced_by from emdb_maps where emdb_id = 'EMD-90013'") == [
-        ("OBS", "EMD-90030")
-    ]
+    successor = "select status, replaced_by from emdb_maps where emdb_id = 'EMD-90013'"
+    assert query(mirror, successor) == [("OBS", "EMD-90030")]
     assert query(
         mirror,
         "select to_archive, to_accession from record_link where from_accession = 'EMD-90013' "
