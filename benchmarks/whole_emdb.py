@@ -18,6 +18,7 @@ Prints a Markdown report.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -217,10 +218,18 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=35_000)
     parser.add_argument("--entries", type=int, default=3_000)
     parser.add_argument("--changed", type=float, default=0.01, help="share changed weekly")
+    parser.add_argument(
+        "--keep", type=Path, help="build the archive and the file in this new directory; keep them"
+    )
     args = parser.parse_args()
     report = [f"# The whole of EMDB at scale\n\n{os.cpu_count()} cores; load {load()}.\n"]
-    with tempfile.TemporaryDirectory(prefix="whole-emdb-") as tmp:
-        root, db = Path(tmp) / "archive", Path(tmp) / "empiar.db"
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            tmp = args.keep
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="whole-emdb-")))
+        root, db = tmp / "archive", tmp / "empiar.db"
         started = time.monotonic()
         generate(args.entries, root)
         grow(root, args.maps, args.models)

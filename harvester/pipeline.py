@@ -644,16 +644,21 @@ async def holdings(run: Run, pdb_id: str) -> str | None:
     return successors[0] if successors else None
 
 
+# Maps whose figures are fetched together: the CSV rows of a chunk wait in memory for its
+# analyses, so a whole-EMDB first harvest holds 2,000 maps' rows, not 60,000.
+FIGURES_CHUNK = 2_000
+
+
 async def figures_phase(run: Run, scope: list[str]) -> None:
     """Fetch the validation figures of the maps in scope that are due (`schedule.figures_due`):
     their resolutions many maps per search request (CSV), then, for the maps with fitted models,
     each map's analysis; a map the CSV leaves out is asked of the analysis route alone, which
-    gives its resolutions too. Each map's figures are kept as
-    one document; a failed analysis is that map's error, and its figures in use stay."""
-    held = await run.write(figures_state, scope)
+    gives its resolutions too. Each map's figures are kept as one document; a failed analysis is
+    that map's error, and its figures in use stay."""
+    state = await run.write(figures_state, scope)
     due = [
         acc
-        for acc, (changed_at, fetched_at, validated) in held.items()
+        for acc, (changed_at, fetched_at, validated) in state.items()
         if schedule.figures_due(
             run.policy,
             fetched_at,
@@ -666,6 +671,13 @@ async def figures_phase(run: Run, scope: list[str]) -> None:
         return
     log.info("%d maps' validation figures to fetch", len(due))
     run.total += len(due)
+    for start in range(0, len(due), FIGURES_CHUNK):
+        await figures_of(run, due[start : start + FIGURES_CHUNK])
+
+
+async def figures_of(run: Run, due: list[str]) -> None:
+    """The figures of these maps: the CSV's rows first, then each map's analysis and its
+    document."""
     workers = run.options.limits()[emdb.FIGURES_SERVICE].concurrency
     fitted = set(await run.write(maps_with_fits, due))
     rows: dict[str, tuple[dict[str, str], list[str]]] = {}
