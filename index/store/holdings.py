@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from empiar_mirror.index.archives import ARCHIVES
 from empiar_mirror.index.store.runs import ErrorRow, record_error
 
 BATCH = 5000
@@ -183,13 +184,22 @@ def emdb_due(db: Database) -> tuple[set[str], set[str]]:
 
 def emdb_fetched(db: Database, since: str) -> None:
     """Maps whose document this run fetched without error are held as of the file's date."""
+    _held_as_listed(db, "emdb", "emdb_holdings", "fetched_update", "entry_last_update", since)
+
+
+def _held_as_listed(
+    db: Database, source: str, table: str, fetched: str, listed: str, since: str
+) -> None:
+    """`source`'s records fetched since `since` without an error: their `fetched` date in
+    `table` becomes the file's `listed` one."""
+    key = ARCHIVES[source].key_column
     with db.atomic():
         db.execute(
-            "update emdb_holdings set fetched_update = entry_last_update where emdb_id in "
-            "(select accession from source_record where source = 'emdb' and fetched_at >= ?) "
-            "and emdb_id not in (select accession from harvest_errors where source = 'emdb' "
+            f"update {table} set {fetched} = {listed} where {key} in "
+            "(select accession from source_record where source = ? and fetched_at >= ?) "
+            f"and {key} not in (select accession from harvest_errors where source = ? "
             "and accession is not null and occurred_at >= ?)",
-            [since, since],
+            [source, since, source, since],
         )
 
 
@@ -244,11 +254,4 @@ def pdb_due(db: Database) -> tuple[set[str], set[str]]:
 
 def pdb_fetched(db: Database, since: str) -> None:
     """Models whose document this run fetched without error are held as of the file's time."""
-    with db.atomic():
-        db.execute(
-            "update pdb_last_modified set fetched_last_modified = last_modified where pdb_id in "
-            "(select accession from source_record where source = 'pdb' and fetched_at >= ?) "
-            "and pdb_id not in (select accession from harvest_errors where source = 'pdb' "
-            "and accession is not null and occurred_at >= ?)",
-            [since, since],
-        )
+    _held_as_listed(db, "pdb", "pdb_last_modified", "fetched_last_modified", "last_modified", since)
