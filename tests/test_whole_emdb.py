@@ -359,3 +359,23 @@ def test_a_new_validation_date_refetches_that_maps_figures_alone(tmp_path, unlin
     assert query(
         db, "select validation_reports_last_update from emdb_holdings where emdb_id = 'EMD-90007'"
     ) == [("2099-01-01",)]
+
+
+def test_a_file_list_that_turns_bad_keeps_the_files_it_listed(tmp_path, unlinked_root):
+    """A night when EMD-90001's mask list is a string: its mask stays known, the list that was
+    readable (its half maps, now one fewer) is brought up to date."""
+    db = tmp_path / "kept.db"
+    with server_with(unlinked_root) as server:
+        assert harvest(server, db, "--emdb", "all", "--no-files").returncode == 0
+        listed = server.emdb_holdings_document()
+        listed["EMD-90001"]["masks"] = "emd_90001_msk_1.map"
+        listed["EMD-90001"]["half_maps"] = listed["EMD-90001"]["half_maps"][:1]
+        server.bodies[EMDB_HOLDINGS_PATH] = json.dumps(listed).encode()
+        assert harvest(server, db, "--emdb", "all", "--no-files").returncode == 1
+    kinds = dict(
+        query(db, "select kind, count(*) from emdb_file where emdb_id = 'EMD-90001' group by 1")
+    )
+    assert kinds["masks"] == 1 and kinds["half_maps"] == 1
+    assert query(db, "select kind from harvest_errors where accession = 'EMD-90001'") == [
+        ("holdings-entry",)
+    ]

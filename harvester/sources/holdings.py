@@ -68,6 +68,7 @@ def _entry(key: str, value: Any) -> Iterator[MapHoldings | Problem]:
         yield Problem(key, f"holdings entry is a {type(value).__name__}, not an object")
         return
     files: list[tuple[str, str, str | None, str | None]] = []
+    unreadable: list[str] = []
     for kind, listed in value.items():
         if kind in DATES:
             continue
@@ -75,6 +76,7 @@ def _entry(key: str, value: Any) -> Iterator[MapHoldings | Problem]:
             listed = [listed]
         if not isinstance(listed, list):
             yield Problem(key, f"file list {kind[:40]!r} is a {type(listed).__name__}, not a list")
+            unreadable.append(kind)
             continue
         bad = 0
         for file in listed:
@@ -94,7 +96,12 @@ def _entry(key: str, value: Any) -> Iterator[MapHoldings | Problem]:
         json.dumps(value, sort_keys=True, default=str).encode(), usedforsecurity=False
     ).hexdigest()
     yield MapHoldings(
-        key, updated, _text(value.get("validation_reports_last_update")), tuple(files), digest
+        key,
+        updated,
+        _text(value.get("validation_reports_last_update")),
+        tuple(files),
+        digest,
+        tuple(unreadable),
     )
 
 

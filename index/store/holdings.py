@@ -4,10 +4,11 @@ records a `--emdb all` run fetches.
 
 A file is read in one transaction: one that stops part way leaves nothing of itself behind.
 Rows are written in batches (executemany); a map's file rows are rewritten only when its entry
-in the file changed."""
+in the file changed, and a kind whose list could not be read keeps the rows it had."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ class MapHoldings:
     # (kind, file_name, md5_checksum, last_update)
     files: tuple[tuple[str, str, str | None, str | None], ...]
     digest: str  # of the entry as served: whether its file rows need rewriting
+    # Kinds whose list could not be read (a string, say): their rows held are kept as they are.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass
@@ -91,7 +94,7 @@ def save_emdb_holdings(
         problems = _Problems(db, run_id, "emdb_holdings", service, url)
         digests = dict(db.execute("select emdb_id, holdings_digest from emdb_holdings"))
         facts: list[tuple] = []
-        rewritten: list[tuple[str]] = []
+        rewritten: list[tuple[str, str]] = []
         files: list[tuple] = []
 
         def flush() -> None:
@@ -106,7 +109,11 @@ def save_emdb_holdings(
                 "removed_on = null",
                 facts,
             )
-            db.conn.executemany("delete from emdb_file where emdb_id = ?", rewritten)
+            db.conn.executemany(
+                "delete from emdb_file where emdb_id = ? "
+                "and kind not in (select value from json_each(?))",
+                rewritten,
+            )
             db.conn.executemany(
                 "insert or replace into emdb_file (emdb_id, kind, file_name, md5_checksum, "
                 "last_update) values (?, ?, ?, ?, ?)",
@@ -133,7 +140,7 @@ def save_emdb_holdings(
                 )
             )
             if digests.get(item.emdb_id) != item.digest:
-                rewritten.append((item.emdb_id,))
+                rewritten.append((item.emdb_id, json.dumps(item.unreadable)))
                 files.extend((item.emdb_id, *f) for f in item.files)
             if len(facts) >= BATCH or len(files) >= 10 * BATCH:
                 flush()
