@@ -714,7 +714,7 @@ async def figures_of(run: Run, due: list[str]) -> None:
             return "", "analysis route not asked: no model is fitted into this map"
         resp = await emdb.fetch_analysis(run.client, run.endpoints, acc)
         if resp.status in (404, 410):
-            return resp.url, f"no validation analysis yet (HTTP {resp.status})"
+            return resp.url, raw_validation.NO_ANALYSIS.format(resp.status)
         try:
             return resp.url, raw_validation.analysis_summary(resp.data, acc)
         except raw_validation.UnusableAnswer as exc:
@@ -729,9 +729,13 @@ async def figures_of(run: Run, due: list[str]) -> None:
             return
         url, analysis = outcome
         doc = raw_validation.document(acc, rows.get(acc), analysis)
-        if raw_validation.holds_nothing(doc) and await run.write(holds_figures, acc):
-            # A night of empty answers must not erase what EMDB computed: asked again next run.
-            gone = "this answer holds none of the figures the mirror holds: kept as they are"
+        held = await run.write(held_figures, acc)
+        lost = sorted(held & raw_validation.unanswered(doc))
+        if held and (raw_validation.holds_nothing(doc) or lost):
+            # A night of empty or short answers must not erase what EMDB computed: kept as they
+            # are, and asked again next run.
+            what = ", ".join(lost) if lost else "none of the figures the mirror holds"
+            gone = f"this answer lacks {what}: the figures held are kept as they are"
             await run.error(validation.SOURCE, acc, FetchError("figures-gone", url, gone))
             return
         # A map's figures from the CSV alone came with many maps', as batch documents do.
@@ -763,16 +767,20 @@ def figures_state(
     }
 
 
-def holds_figures(db: Database, emdb_id: str) -> bool:
-    """Whether the file holds any validation figure of the map."""
-    figures = " or ".join(f"[{c}] is not null" for c in validation.FIGURE_COLUMNS)
-    return bool(
-        db.execute(
-            f"select 1 from emdb_maps where emdb_id = ? and ({figures}) union all "
-            f"select 1 from {validation.FITS_TABLE} where emdb_id = ? limit 1",
-            [emdb_id, emdb_id],
-        ).fetchone()
-    )
+def held_figures(db: Database, emdb_id: str) -> set[str]:
+    """The validation figures the file holds of the map, by column, and `fits` if it holds
+    any."""
+    row = db.execute(
+        "select {} from emdb_maps where emdb_id = ?".format(
+            ", ".join(f"[{c}]" for c in validation.FIGURE_COLUMNS)
+        ),
+        [emdb_id],
+    ).fetchone()
+    held = {c for c, v in zip(validation.FIGURE_COLUMNS, row or (), strict=False) if v is not None}
+    fits = db.execute(
+        f"select 1 from {validation.FITS_TABLE} where emdb_id = ? limit 1", [emdb_id]
+    ).fetchone()
+    return held | ({"fits"} if fits else set())
 
 
 def maps_with_fits(db: Database, ids: list[str]) -> list[str]:

@@ -408,3 +408,25 @@ def test_progress_names_the_figures(tmp_path):
         result = harvest(server, tmp_path / "p.db", "--progress", "--ids", "EMPIAR-90007")
     assert result.returncode == 0, result.stderr
     assert "Harvesting EMDB validation figures (EMPIAR 1, EMDB 1, RCSB PDB 1)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("server_options", "lost"),
+    [
+        ({"faults": {"/emdb/api/analysis/EMD-90007": ["404"]}}, "fits, recommended_contour_level"),
+        ({"csv_drop": ["calculated_resolution_fsc_masked_0143_value"]}, "recalc_fsc_masked_0143_a"),
+    ],
+)
+def test_an_answer_short_of_figures_held_erases_none(tmp_path, server_options, lost):
+    """The analysis route answering 404, or the CSV leaving a field out, is the answer's
+    shortfall, not EMDB withdrawing the figures: those held stay, and the map is asked again."""
+    db = tmp_path / "empiar.db"
+    with ReplayServer() as server:
+        assert harvest(server, db, "--ids", "EMPIAR-90007", "--no-files").returncode == 0
+    before = query(db, FIGURES, ("EMD-90007",)), query(db, FITS + "from emdb_model_fits")
+    with ReplayServer(**server_options) as server:
+        result = harvest(server, db, "--ids", "EMPIAR-90007", "--no-files")
+    assert result.returncode == 1
+    ((accession, kind, message),) = errors(db)
+    assert (accession, kind) == ("EMD-90007", "figures-gone") and lost in message
+    assert (query(db, FIGURES, ("EMD-90007",)), query(db, FITS + "from emdb_model_fits")) == before

@@ -56,6 +56,12 @@ MAX_NESTING = 4
 MAX_FITS = 200
 
 
+# Why a figure is absent when the answer, not EMDB's analysis, is short of it: no evidence that
+# EMDB withdrew a figure the mirror holds (`unanswered`).
+MISSING_FIELD = "field {} missing from the search answer"
+NO_ANALYSIS = "no validation analysis yet (HTTP {})"
+
+
 class UnusableAnswer(ValueError):
     """An answer that says nothing of the maps asked about: an analysis with no block for the
     map, a CSV whose header names no map id."""
@@ -119,7 +125,7 @@ def csv_figures(row: dict[str, str], missing_fields: list[str]) -> tuple[dict, d
     absent: dict[str, str] = {}
     for name, column in CSV_FIGURES.items():
         if column in missing_fields:
-            figures[name], why = None, f"field {column} missing from the search answer"
+            figures[name], why = None, MISSING_FIELD.format(column)
         else:
             figures[name], why = figure(row.get(column))
         if why:
@@ -279,6 +285,20 @@ def document(
         fits = analysis.fits
         absent.update(analysis.absent)
     return {"emdb_id": emdb_id, "figures": figures, "fits": fits, "absent": absent}
+
+
+def unanswered(doc: dict[str, Any]) -> set[str]:
+    """The figures (and `fits`) this document lacks because the answer was short of them: a
+    field the CSV left out, an analysis route that answered 404."""
+    missing, no_analysis = MISSING_FIELD.split("{}")[0], NO_ANALYSIS.split("{}")[0]
+    names = {
+        name
+        for name, why in doc["absent"].items()
+        if why.startswith(missing) or why.startswith(no_analysis)
+    }
+    if "recommended_contour_level" in names:
+        names.add("fits")
+    return names
 
 
 def holds_nothing(doc: dict[str, Any]) -> bool:
