@@ -180,12 +180,19 @@ def listed_maps(db: Database) -> list[str]:
 def emdb_due(db: Database) -> tuple[set[str], set[str]]:
     """Listed maps whose document is to be fetched (new, changed since the one held, or never
     fetched against the file), and those whose document is as the file says."""
+    return _moved_and_settled(
+        db.execute(
+            "select emdb_id, coalesce(fetched_update = entry_last_update, 0) from emdb_holdings "
+            "where removed_on is null"
+        )
+    )
+
+
+def _moved_and_settled(rows: Iterable[tuple[str, int]]) -> tuple[set[str], set[str]]:
+    """(id, whether its held document is as the file says) -> those that are not, those that are."""
     moved, settled = set(), set()
-    for emdb_id, same in db.execute(
-        "select emdb_id, coalesce(fetched_update = entry_last_update, 0) from emdb_holdings "
-        "where removed_on is null"
-    ):
-        (settled if same else moved).add(emdb_id)
+    for accession, same in rows:
+        (settled if same else moved).add(accession)
     return moved, settled
 
 
@@ -249,14 +256,13 @@ def save_pdb_dates(
 def pdb_due(db: Database) -> tuple[set[str], set[str]]:
     """Held models whose last-modification time moved since their fetch (or was never noted),
     and those whose document is as the file says."""
-    moved, settled = set(), set()
-    for pdb_id, same in db.execute(
-        "select p.pdb_id, coalesce(p.fetched_last_modified = p.last_modified, 0) "
-        "from pdb_last_modified p join source_record s on s.source = 'pdb' "
-        "and s.accession = p.pdb_id"
-    ):
-        (settled if same else moved).add(pdb_id)
-    return moved, settled
+    return _moved_and_settled(
+        db.execute(
+            "select p.pdb_id, coalesce(p.fetched_last_modified = p.last_modified, 0) "
+            "from pdb_last_modified p join source_record s on s.source = 'pdb' "
+            "and s.accession = p.pdb_id"
+        )
+    )
 
 
 def pdb_fetched(db: Database, since: str) -> None:
